@@ -1,0 +1,1 @@
+"""Convert the published TF1 SID checkpoints to Keras and back."""
