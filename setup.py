@@ -1,0 +1,37 @@
+"""Package metadata for sid-tf2: Learning to See in the Dark on TensorFlow 2 / Keras 3."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="sid-tf2",
+    version="0.1.0",
+    description=(
+        "Learning to See in the Dark (CVPR 2018) ported to TensorFlow 2 and Keras 3, "
+        "in numerical parity with the original TF1 graph."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["sid_tf2", "sid_tf2.*", "weight_converter", "weight_converter.*"]),
+    py_modules=["train_sony", "test_sony"],
+    install_requires=[
+        # Tested against TensorFlow 2.21 and the Keras 3 it ships; tensorflow-addons is
+        # deliberately absent (end-of-life, fails to import on TF >= 2.16).
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.12,<4",
+        "rawpy>=0.24",
+        "numpy>=1.26",
+        "absl-py>=2.0",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "scikit-image>=0.24"],
+        "parity": ["tf-slim==1.1.0"],
+        "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "License :: OSI Approved :: MIT License",
+        "Topic :: Scientific/Engineering :: Image Processing",
+    ],
+)
