@@ -1,0 +1,763 @@
+"""Download the published SID checkpoints from Google Drive and check that they load.
+
+    python -m weight_converter.download --camera=sony --output_dir=checkpoint/Sony
+
+The authors published, per camera, the checkpoint's data shard (`model.ckpt.data-00000-of-00001`,
+about 84 MB) and its meta graph (`model.ckpt.meta`) on Google Drive. The two small files that go
+with them were kept in the original repository instead of on Drive: the checkpoint index
+(`checkpoint/<Camera>/model.ckpt.index`) and the state file (`checkpoint/<Camera>/checkpoint`).
+
+* The state file is one fixed line pair; it is written here when absent.
+* The index cannot be rebuilt: it records where every tensor lies inside the data shard and the
+  shard's checksums, and the meta graph knows only names and shapes. This project does not ship
+  a copy of it, so it is taken from `index_source` (a file, or a directory holding
+  `model.ckpt.index` or `checkpoint/<Camera>/model.ckpt.index`), else from an index already in
+  the output directory, else from `$SID_REFERENCE_DIR/checkpoint/<Camera>/model.ckpt.index`.
+  Without one, nothing is downloaded and the error says where to get it.
+
+Everything is fetched into a hidden staging directory inside the output directory, and a file
+reaches its final name only once the whole checkpoint has been read back successfully with
+TensorFlow (every tensor, with the shard's checksums). A failure at any point removes the staged
+files and leaves files already in the output directory untouched.
+
+Google Drive answers a request for a large file with an HTML "cannot scan for viruses" page
+rather than the file. The forms it has used are followed: a `download_warning*` cookie whose
+value is passed back as `confirm=`, a `<form id="download-form">` whose inputs are sent to the
+form's action URL, and (older pages) a link carrying `confirm=`. Any other HTML answer (quota
+exceeded, file not shared) is an error that names the file id.
+
+The library takes plain arguments; only the `__main__` block reads flags. TensorFlow is imported
+only when a checkpoint is checked, so that the command starts quickly.
+"""
+
+import contextlib
+import dataclasses
+import html.parser
+import http.client
+import http.cookiejar
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+DEFAULT_BASE_URL = "https://drive.google.com/uc?export=download"
+DEFAULT_TIMEOUT = 60.0  # seconds without any bytes before a request is abandoned
+CHUNK_SIZE = 1 << 20
+MAX_CONFIRMATION_STEPS = 4
+MAX_HTML_BYTES = 2 << 20  # an HTML answer is a short page, never the file
+
+PREFIX_NAME = "model.ckpt"
+DATA_NAME = "model.ckpt.data-00000-of-00001"
+META_NAME = "model.ckpt.meta"
+INDEX_NAME = "model.ckpt.index"
+STATE_NAME = "checkpoint"
+STATE_CONTENT = 'model_checkpoint_path: "model.ckpt"\nall_model_checkpoint_paths: "model.ckpt"\n'
+REFERENCE_DIR_ENV = "SID_REFERENCE_DIR"
+ORIGINAL_REPOSITORY = "https://github.com/cchen156/Learning-to-See-in-the-Dark"
+
+_log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishedCheckpoint:
+    """Where one camera's published checkpoint lives and what it must contain."""
+
+    directory: str  # the original's directory name under checkpoint/
+    data_id: str  # Google Drive file id of model.ckpt.data-00000-of-00001
+    meta_id: str  # Google Drive file id of model.ckpt.meta
+    in_channels: int  # packed raw channels: 4 (Bayer) or 9 (X-Trans)
+    out_channels: int  # g_conv10 filters: 3 * block_size ** 2
+
+    def expected_shapes(self):
+        """A few tensors that identify a SID checkpoint of this camera."""
+        return {
+            "g_conv1_1/weights": [3, 3, self.in_channels, 32],
+            "g_conv10/weights": [1, 1, 32, self.out_channels],
+        }
+
+
+PUBLISHED = {
+    "sony": PublishedCheckpoint(
+        "Sony", "1wmx7AM6XWHjHIvpErmIouQgbQoMxAymG", "1OmrGMng1QuwUa8lf-_wBVvbRJwBr0ETr", 4, 12
+    ),
+    "fuji": PublishedCheckpoint(
+        "Fuji", "1PX5wA89d-JLmwQHqpBnyTYJxDVzC1gpt", "1VzyzQ9JglcxxqUe8yn3-cAeB1pJ4jxf4", 9, 27
+    ),
+}
+
+
+class DownloadError(RuntimeError):
+    """A file could not be fetched, or what was fetched is not what was asked for."""
+
+
+class IndexNotFoundError(DownloadError):
+    """No model.ckpt.index is available for the camera."""
+
+
+class CheckpointVerificationError(DownloadError):
+    """The checkpoint files do not form a readable SID checkpoint for the camera."""
+
+
+def get_published(camera):
+    """The PublishedCheckpoint of `camera` ("sony" or "fuji", any case)."""
+    try:
+        return PUBLISHED[camera.lower()]
+    except KeyError:
+        expected = sorted(PUBLISHED)
+        raise ValueError(f"unknown camera {camera!r}: expected one of {expected}") from None
+
+
+# ------------------------------------------------------------------------------------------------
+# Single file download
+
+
+def download_file(
+    file_id,
+    destination,
+    *,
+    base_url=DEFAULT_BASE_URL,
+    force=False,
+    progress=True,
+    timeout=DEFAULT_TIMEOUT,
+    chunk_size=CHUNK_SIZE,
+    progress_stream=None,
+):
+    """Downloads the Google Drive file `file_id` to `destination`; returns `destination`.
+
+    Requests `{base_url}&id={file_id}` and follows Drive's confirmation page. The bytes go to
+    `destination + ".part"`, which is renamed to `destination` only when the whole body has
+    arrived; on any failure it is removed, and an existing `destination` is left as it was.
+    An existing `destination` is kept without any request unless `force` is true.
+
+    Raises DownloadError naming the file id and what went wrong.
+    """
+    destination = os.fspath(destination)
+    if os.path.exists(destination) and not force:
+        _log.info("%s already exists; not downloading it again", destination)
+        return destination
+    directory = os.path.dirname(os.path.abspath(destination))
+    os.makedirs(directory, exist_ok=True)
+    part = destination + ".part"
+    label = os.path.basename(destination)
+    try:
+        response = _open_file_response(file_id, base_url, timeout)
+        with response:
+            _stream_to_file(
+                response,
+                part,
+                label=label,
+                file_id=file_id,
+                chunk_size=chunk_size,
+                progress_stream=(progress_stream or sys.stderr) if progress else None,
+            )
+        os.replace(part, destination)
+    except BaseException:
+        _remove_quietly(part)
+        raise
+    return destination
+
+
+def _open_file_response(file_id, base_url, timeout):
+    """Returns the HTTP response whose body is the file, after any confirmation pages."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    url = _with_query(base_url, {"id": file_id})
+    data = None
+    used_tokens = set()
+    for _ in range(MAX_CONFIRMATION_STEPS):
+        response = _request(opener, url, data, file_id, timeout)
+        if not _is_html(response):
+            return response
+        with response:
+            page_url = response.geturl()
+            page = _read_html(response, file_id)
+            token = _cookie_token(jar, response)
+        page_info = _parse_page(page)
+        if token and token not in used_tokens:
+            # Form (a): the token is in a download_warning cookie; the jar sends the cookie back.
+            used_tokens.add(token)
+            url, data = _with_query(url, {"confirm": token}), None
+        elif page_info.form_action is not None:
+            # Form (b): <form id="download-form" action=...> with hidden inputs.
+            action = urllib.parse.urljoin(page_url, page_info.form_action)
+            if page_info.form_method == "post":
+                url = action
+                data = urllib.parse.urlencode(page_info.form_inputs).encode("ascii")
+            else:
+                url, data = _with_query(action, page_info.form_inputs), None
+        elif page_info.confirm_link is not None:
+            # Older pages: a plain link carrying confirm=<token>.
+            url, data = urllib.parse.urljoin(page_url, page_info.confirm_link), None
+        else:
+            raise DownloadError(_html_error_message(file_id, page_info))
+    raise DownloadError(
+        f"Google Drive file {file_id}: still answering with a confirmation page after "
+        f"{MAX_CONFIRMATION_STEPS} requests; {_manual_hint(file_id)}"
+    )
+
+
+def _request(opener, url, data, file_id, timeout):
+    request = urllib.request.Request(url, data=data, headers={"User-Agent": "sid-tf2-download/1"})
+    try:
+        return opener.open(request, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        error.close()
+        hint = {
+            403: "access denied (the file is not shared publicly, or Drive refuses the download)",
+            404: "not found (the file id is wrong or the file was removed)",
+            429: "too many requests (Drive's download quota; try again later)",
+        }.get(error.code, error.reason)
+        raise DownloadError(
+            f"Google Drive file {file_id}: HTTP {error.code} from {_short(url)}: {hint}"
+        ) from error
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", error)
+        raise DownloadError(
+            f"Google Drive file {file_id}: cannot connect to {_short(url)}: {reason}"
+        ) from error
+
+
+def _is_html(response):
+    return response.headers.get_content_type() in ("text/html", "application/xhtml+xml")
+
+
+def _read_html(response, file_id):
+    try:
+        body = response.read(MAX_HTML_BYTES)
+    except (OSError, http.client.HTTPException) as error:
+        raise DownloadError(
+            f"Google Drive file {file_id}: connection failed while reading a page: {error}"
+        ) from error
+    charset = response.headers.get_content_charset() or "utf-8"
+    return body.decode(charset, errors="replace")
+
+
+def _cookie_token(jar, response):
+    for cookie in jar:
+        if cookie.name.startswith("download_warning") and cookie.value:
+            return cookie.value
+    # A cookie the jar refused (e.g. for its domain) still carries the token.
+    for header in response.headers.get_all("Set-Cookie") or ():
+        match = re.match(r"\s*download_warning[^=]*=([^;\s]+)", header)
+        if match:
+            return match.group(1)
+    return None
+
+
+@dataclasses.dataclass
+class _PageInfo:
+    title: str = ""
+    text: str = ""
+    form_action: str = None
+    form_method: str = "get"
+    form_inputs: dict = dataclasses.field(default_factory=dict)
+    confirm_link: str = None
+
+
+class _PageParser(html.parser.HTMLParser):
+    """Collects what matters in a Drive answer page: the download form, a confirm link, text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.info = _PageInfo()
+        self._in_download_form = False
+        self._in_title = False
+        self._skip_depth = 0
+        self._text = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {name: value or "" for name, value in attrs}
+        if tag == "form" and attrs.get("id") == "download-form":
+            self._in_download_form = True
+            self.info.form_action = attrs.get("action", "")
+            self.info.form_method = attrs.get("method", "get").lower()
+        elif tag == "input" and self._in_download_form:
+            name = attrs.get("name")
+            if name and attrs.get("type", "text").lower() not in ("submit", "button", "image"):
+                self.info.form_inputs[name] = attrs.get("value", "")
+        elif tag == "a" and self.info.confirm_link is None:
+            href = attrs.get("href", "")
+            if re.search(r"[?&]confirm=[^&]+", href):
+                self.info.confirm_link = href
+        elif tag == "title":
+            self._in_title = True
+        elif tag in ("script", "style"):
+            self._skip_depth += 1
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._in_download_form = False
+        elif tag == "title":
+            self._in_title = False
+        elif tag in ("script", "style") and self._skip_depth:
+            self._skip_depth -= 1
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.info.title += data
+        elif not self._skip_depth:
+            self._text.append(data)
+
+    def close(self):
+        super().close()
+        self.info.title = " ".join(self.info.title.split())
+        self.info.text = " ".join(" ".join(self._text).split())
+
+
+def _parse_page(page):
+    parser = _PageParser()
+    parser.feed(page)
+    parser.close()
+    return parser.info
+
+
+def _html_error_message(file_id, page_info):
+    text = f"{page_info.title} {page_info.text}".lower()
+    if "quota" in text or "too many users" in text:
+        reason = "the file's download quota is exceeded (Drive allows this again after a while)"
+    elif "sign in" in text or "need access" in text or "request access" in text:
+        reason = "the file is not shared publicly (Drive asks to sign in)"
+    elif "not found" in text or "does not exist" in text:
+        reason = "the file was not found"
+    else:
+        reason = "an unexpected page instead of the file"
+    shown = page_info.title or page_info.text[:120] or "no title"
+    return (
+        f"Google Drive file {file_id}: answered with an HTML page ({shown!r}) and no download "
+        f"confirmation: {reason}; {_manual_hint(file_id)}"
+    )
+
+
+def _manual_hint(file_id):
+    return (
+        f"it can also be downloaded in a browser from "
+        f"https://drive.google.com/file/d/{file_id}/view"
+    )
+
+
+def _stream_to_file(response, part, *, label, file_id, chunk_size, progress_stream):
+    length = response.headers.get("Content-Length")
+    total = int(length) if length and length.strip().isdigit() else None
+    meter = _Progress(label, total, progress_stream) if progress_stream else None
+    received = 0
+    with open(part, "wb") as out:
+        try:
+            while True:
+                chunk = response.read(chunk_size)
+                if not chunk:
+                    break
+                out.write(chunk)
+                received += len(chunk)
+                if meter:
+                    meter.update(received)
+        except (OSError, http.client.HTTPException) as error:
+            if isinstance(error, http.client.IncompleteRead):
+                received += len(error.partial)
+            detail = _received_detail(received, total)
+            raise DownloadError(
+                f"Google Drive file {file_id} ({label}): the connection failed after {detail}: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        finally:
+            if meter:
+                meter.finish(received)
+        if total is not None and received != total:
+            raise DownloadError(
+                f"Google Drive file {file_id} ({label}): the connection closed after "
+                f"{_received_detail(received, total)}"
+            )
+        if received == 0:
+            raise DownloadError(f"Google Drive file {file_id} ({label}): the server sent no bytes")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _received_detail(received, total):
+    if total is None:
+        return f"{received} bytes"
+    return f"{received} of {total} bytes"
+
+
+class _Progress:
+    """Bytes, percent, speed and ETA on one line (a terminal) or as occasional lines (a log)."""
+
+    def __init__(self, label, total, stream, tty_interval=0.2, log_interval=15.0):
+        self.label = label
+        self.total = total
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.interval = tty_interval if self.tty else log_interval
+        self.start = time.monotonic()
+        self.last_time = -float("inf")
+        self.last_decile = 0
+        self.line_open = False
+        self.shown = None  # the byte count last displayed
+
+    def update(self, received):
+        now = time.monotonic()
+        if self.tty:
+            due = now - self.last_time >= self.interval
+        else:
+            decile = received * 10 // self.total if self.total else 0
+            due = decile > self.last_decile or now - self.last_time >= self.interval
+            self.last_decile = max(self.last_decile, decile)
+        if due:
+            self.last_time = now
+            self._show(received, now)
+
+    def finish(self, received):
+        if received != self.shown:
+            self._show(received, time.monotonic())
+        if self.line_open:
+            self.stream.write("\n")
+            self.line_open = False
+        self.stream.flush()
+
+    def _show(self, received, now):
+        self.shown = received
+        elapsed = max(now - self.start, 1e-9)
+        speed = received / elapsed
+        parts = [f"{self.label}: {_human(received)}"]
+        if self.total:
+            parts[0] += f" / {_human(self.total)} ({100.0 * received / self.total:5.1f}%)"
+        parts.append(f"{_human(speed)}/s")
+        if self.total and speed > 0 and received < self.total:
+            parts.append(f"ETA {_duration((self.total - received) / speed)}")
+        line = "  ".join(parts)
+        if self.tty:
+            self.stream.write("\r" + line.ljust(79))
+            self.line_open = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _human(size):
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000.0
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def _with_query(url, params):
+    """`url` with `params` added to its query string (replacing keys already there)."""
+    parts = urllib.parse.urlsplit(url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+             if k not in params]
+    query.extend(params.items())
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def _short(url):
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(query="", fragment=""))
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+# ------------------------------------------------------------------------------------------------
+# The index file
+
+
+def find_index(camera, output_dir, index_source=None):
+    """Returns the path of the model.ckpt.index to use for `camera`.
+
+    `index_source` (a file, or a directory holding `model.ckpt.index` or
+    `checkpoint/<Camera>/model.ckpt.index`) wins when given; else an index already in
+    `output_dir`; else `$SID_REFERENCE_DIR/checkpoint/<Camera>/model.ckpt.index`.
+    Raises IndexNotFoundError, saying where to get the file, when there is none.
+    """
+    published = get_published(camera)
+    relative = os.path.join("checkpoint", published.directory, INDEX_NAME)
+    if index_source is not None:
+        source = os.fspath(index_source)
+        candidates = [source]
+        if os.path.isdir(source):
+            candidates = [os.path.join(source, INDEX_NAME), os.path.join(source, relative)]
+        tried = candidates
+    else:
+        candidates = [os.path.join(os.fspath(output_dir), INDEX_NAME)]
+        reference_dir = os.environ.get(REFERENCE_DIR_ENV)
+        if reference_dir:
+            candidates.append(os.path.join(reference_dir, relative))
+        tried = candidates + ([] if reference_dir else [f"${REFERENCE_DIR_ENV}/{relative} (unset)"])
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
+    raise IndexNotFoundError(
+        f"no checkpoint index for camera {published.directory}: looked for "
+        + ", ".join(tried)
+        + f". The index is not on Google Drive: it is the file {relative} of the original "
+        f"repository ({ORIGINAL_REPOSITORY}). Put it in the output directory, or pass its path "
+        f"with --index_source, or set {REFERENCE_DIR_ENV} to a directory that holds {relative}. "
+        "Nothing was downloaded."
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Checking a checkpoint
+
+
+def verify_checkpoint(prefix, camera, read_tensors=True):
+    """Checks that `prefix` is a readable SID checkpoint for `camera`; returns {name: shape}.
+
+    Opens the index, checks the identifying tensors' names, shapes and dtypes, and, when
+    `read_tensors`, reads every tensor from the data shard (TensorFlow checks each tensor's
+    checksum). Raises CheckpointVerificationError naming the file and the problem.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    published = get_published(camera)
+    prefix = os.fspath(prefix)
+    index_path = prefix + ".index"
+    data_path = prefix + ".data-00000-of-00001"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        shapes = reader.get_variable_to_shape_map()
+        dtypes = reader.get_variable_to_dtype_map()
+    except Exception as error:  # TF raises several types for a bad index
+        raise CheckpointVerificationError(
+            f"{index_path}: not a readable TensorFlow checkpoint index: {_first_line(error)}"
+        ) from error
+    for name, expected in published.expected_shapes().items():
+        if name not in shapes:
+            raise CheckpointVerificationError(
+                f"{index_path}: has no tensor {name!r}, so it is not a SID checkpoint "
+                f"({len(shapes)} tensors, e.g. {sorted(shapes)[:3]})"
+            )
+        if list(shapes[name]) != expected or dtypes[name] != tf.float32:
+            raise CheckpointVerificationError(
+                f"{index_path}: tensor {name!r} is {dtypes[name].name} {list(shapes[name])}, "
+                f"but a {published.directory} SID checkpoint has float32 {expected} "
+                f"(is it the other camera's checkpoint?)"
+            )
+    if read_tensors:
+        for name in sorted(shapes):
+            try:
+                value = reader.get_tensor(name)
+            except Exception as error:  # OpError on a checksum mismatch, IndexError when short
+                # TF prefixes "TensorBundle at <prefix> shard 0 (<n> bytes): "; the path is ours.
+                detail = re.sub(r"^TensorBundle at .* shard \d+ \(", "(", _first_line(error))
+                raise CheckpointVerificationError(
+                    f"{data_path}: tensor {name!r} cannot be read: {detail}; the "
+                    f"data file does not match the index {index_path}"
+                ) from error
+            if list(getattr(value, "shape", ())) != list(shapes[name]):
+                raise CheckpointVerificationError(
+                    f"{data_path}: tensor {name!r} reads back with shape {list(value.shape)}, "
+                    f"the index says {list(shapes[name])}"
+                )
+    return {name: list(shape) for name, shape in shapes.items()}
+
+
+def verify_meta_graph(path, camera):
+    """Checks that `path` is a MetaGraphDef of the SID graph for `camera`."""
+    from tensorflow.core.protobuf import meta_graph_pb2  # pylint: disable=import-outside-toplevel
+
+    published = get_published(camera)
+    path = os.fspath(path)
+    meta = meta_graph_pb2.MetaGraphDef()
+    try:
+        with open(path, "rb") as f:
+            meta.ParseFromString(f.read())
+    except Exception as error:  # protobuf's DecodeError, OSError
+        raise CheckpointVerificationError(
+            f"{path}: not a TensorFlow meta graph: {_first_line(error)}"
+        ) from error
+    nodes = {node.name: node for node in meta.graph_def.node}
+    for name, expected in published.expected_shapes().items():
+        node = nodes.get(name)
+        if node is None:
+            raise CheckpointVerificationError(
+                f"{path}: the graph has no node {name!r}, so it is not the SID graph"
+            )
+        if "shape" in node.attr:
+            shape = [dim.size for dim in node.attr["shape"].shape.dim]
+            if shape != expected:
+                raise CheckpointVerificationError(
+                    f"{path}: variable {name!r} has shape {shape}, but the {published.directory} "
+                    f"SID graph has {expected} (is it the other camera's meta graph?)"
+                )
+
+
+def _first_line(error):
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# A whole published checkpoint
+
+
+def download_published_checkpoint(
+    camera,
+    output_dir,
+    *,
+    base_url=DEFAULT_BASE_URL,
+    force=False,
+    progress=True,
+    index_source=None,
+    timeout=DEFAULT_TIMEOUT,
+):
+    """Downloads and checks `camera`'s published checkpoint; returns its prefix in `output_dir`.
+
+    After success `output_dir` holds model.ckpt.{index,data-00000-of-00001,meta} and the
+    `checkpoint` state file. Data and meta files already there are kept (and checked) unless
+    `force`. See the module docstring for where the index comes from. On any error nothing in
+    `output_dir` has changed, and DownloadError (or a subclass) says what went wrong.
+    """
+    published = get_published(camera)
+    output_dir = os.fspath(output_dir)
+    index_path = find_index(camera, output_dir, index_source)
+    os.makedirs(output_dir, exist_ok=True)
+    final = {name: os.path.join(output_dir, name) for name in (INDEX_NAME, DATA_NAME, META_NAME)}
+    staging = tempfile.mkdtemp(prefix=".download-", dir=output_dir)
+    try:
+        staged_prefix = os.path.join(staging, PREFIX_NAME)
+        shutil.copyfile(index_path, os.path.join(staging, INDEX_NAME))
+        # Error messages name the files the user knows, not the staging directory.
+        origins = {os.path.join(staging, INDEX_NAME): index_path,
+                   staged_prefix: os.path.join(output_dir, PREFIX_NAME) + " (staged)"}
+        # The index alone tells whether this is the right camera: check it before downloading.
+        with _user_paths(origins):
+            verify_checkpoint(staged_prefix, camera, read_tensors=False)
+
+        downloaded = []
+        for name, file_id in ((DATA_NAME, published.data_id), (META_NAME, published.meta_id)):
+            staged = os.path.join(staging, name)
+            if os.path.exists(final[name]) and not force:
+                _log.info("Keeping existing %s (pass force / --force to download again)",
+                          final[name])
+                _link_or_copy(final[name], staged)
+                origins[staged] = f"{final[name]} (existing file; --force downloads it again)"
+                continue
+            _log.info("Downloading %s (Google Drive id %s)", final[name], file_id)
+            download_file(file_id, staged, base_url=base_url, force=True, progress=progress,
+                          timeout=timeout)
+            downloaded.append(name)
+            origins[staged] = f"{name} downloaded from Google Drive id {file_id} (not kept)"
+
+        with _user_paths(origins):
+            shapes = verify_checkpoint(staged_prefix, camera)
+            verify_meta_graph(os.path.join(staging, META_NAME), camera)
+
+        # Everything checked: move into place. Each rename is atomic on one filesystem.
+        for name in downloaded:
+            os.replace(os.path.join(staging, name), final[name])
+        index_in_place = os.path.exists(final[INDEX_NAME]) and os.path.samefile(
+            index_path, final[INDEX_NAME])
+        if not index_in_place:
+            os.replace(os.path.join(staging, INDEX_NAME), final[INDEX_NAME])
+        state_path = os.path.join(output_dir, STATE_NAME)
+        if not os.path.exists(state_path):
+            staged_state = os.path.join(staging, STATE_NAME)
+            with open(staged_state, "w", encoding="utf-8") as f:
+                f.write(STATE_CONTENT)
+            os.replace(staged_state, state_path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    prefix = os.path.join(output_dir, PREFIX_NAME)
+    _log.info("%s: a readable %s checkpoint with %d tensors", prefix, published.directory,
+              len(shapes))
+    return prefix
+
+
+@contextlib.contextmanager
+def _user_paths(origins):
+    """Rewrites staged paths in a CheckpointVerificationError into what they stand for."""
+    try:
+        yield
+    except CheckpointVerificationError as error:
+        message = str(error)
+        for staged in sorted(origins, key=len, reverse=True):
+            message = message.replace(staged, origins[staged])
+        raise CheckpointVerificationError(message) from error
+
+
+def _link_or_copy(source, destination):
+    """Makes `destination` show `source`'s bytes without copying 84 MB when possible."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        try:
+            os.symlink(os.path.abspath(source), destination)
+        except OSError:
+            shutil.copyfile(source, destination)
+
+
+# ------------------------------------------------------------------------------------------------
+# Command line
+
+
+def _define_flags():
+    from absl import flags  # pylint: disable=import-outside-toplevel
+
+    flags.DEFINE_enum("camera", None, sorted(PUBLISHED), "Which published checkpoint to fetch.")
+    flags.DEFINE_string("output_dir", None,
+                        "Directory for the checkpoint files (default: checkpoint/Sony or "
+                        "checkpoint/Fuji, as in the original repository).")
+    flags.DEFINE_string("index_source", None,
+                        "model.ckpt.index to use, or a directory holding model.ckpt.index or "
+                        "checkpoint/<Camera>/model.ckpt.index (default: the one already in "
+                        f"--output_dir, else ${REFERENCE_DIR_ENV}/checkpoint/<Camera>/).")
+    flags.DEFINE_string("base_url", DEFAULT_BASE_URL,
+                        "Google Drive download URL; the file id is appended as &id=<ID>.")
+    flags.DEFINE_bool("force", False, "Download data and meta files again even if present.")
+    flags.DEFINE_bool("progress", True, "Show download progress on stderr.")
+    flags.DEFINE_float("timeout", DEFAULT_TIMEOUT, "Network timeout in seconds.")
+    flags.mark_flag_as_required("camera")
+    return flags.FLAGS
+
+
+def main(argv):
+    from absl import flags  # pylint: disable=import-outside-toplevel
+
+    if len(argv) > 1:
+        print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
+        return 2
+    flag_values = flags.FLAGS
+    output_dir = flag_values.output_dir or os.path.join(
+        "checkpoint", get_published(flag_values.camera).directory)
+    try:
+        prefix = download_published_checkpoint(
+            flag_values.camera,
+            output_dir,
+            base_url=flag_values.base_url,
+            force=flag_values.force,
+            progress=flag_values.progress,
+            index_source=flag_values.index_source,
+            timeout=flag_values.timeout,
+        )
+    except DownloadError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: partial files were removed", file=sys.stderr)
+        return 130
+    print(f"Checkpoint ready: {prefix}")
+    return 0
+
+
+if __name__ == "__main__":
+    from absl import app  # pylint: disable=import-outside-toplevel
+
+    _define_flags()
+    app.run(main)
