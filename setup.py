@@ -23,9 +23,13 @@ setup(
         "rawpy>=0.24",
         "numpy>=1.26",
         "absl-py>=2.0",
+        # The simulator's default photographs ship inside scikit-image (no download).
+        "scikit-image>=0.24",
+        # TF 2.21 no longer pulls TensorBoard in; training writes its logs.
+        "tensorboard>=2.21",
     ],
     extras_require={
-        "test": ["pytest>=8", "scikit-image>=0.24"],
+        "test": ["pytest>=8"],
         "parity": ["tf-slim==1.1.0"],
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
     },
