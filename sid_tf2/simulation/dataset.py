@@ -1,0 +1,439 @@
+"""Write a synthetic dataset in SID's layout, as real DNG files, from ordinary photographs.
+
+    DIR/long/<id>_00_10s.dng             clean 10 s exposure (the unprocessed photograph)
+    DIR/short/<id>_<burst>_<exp>s.dng    simulated short exposures of the same scene
+    DIR/{train,val,test}_list.txt        "./short/... ./long/... ISO<iso> F<f>" lines
+    DIR/simulation.json                  seed, sources and every sampled parameter; written
+                                         last, it marks a complete dataset
+
+Ids have five digits whose first one is the split, as in SID: 0 train, 1 test, 2 validation.
+Every short file carries the scene's colour matrix and white balance (AsShotNeutral), its
+exposure time and a nominal ISO; the long file the same with ISO 100.
+
+Reproducible: every scene and every short file draws from its own generator, seeded by
+`numpy.random.SeedSequence(seed, spawn_key=(scene, k))`, so the same arguments give
+byte-identical files. Resumable: each DNG is written to a temporary name and renamed; while a
+run is under way `.simulation-in-progress.json` holds its settings, and running again with the
+same settings skips the files already there and finishes the rest.
+"""
+
+import dataclasses
+import json
+import os
+import pathlib
+import time
+
+import numpy as np
+
+from sid_tf2.simulation import noise as noise_lib
+from sid_tf2.simulation import profiles as profiles_lib
+from sid_tf2.simulation import sources as sources_lib
+from sid_tf2.simulation import unprocess as unprocess_lib
+
+FORMAT_VERSION = 1
+SPLITS = ("train", "val", "test")
+SPLIT_DIGIT = {"train": 0, "test": 1, "val": 2}
+LIST_FILES = {"train": "train_list.txt", "val": "val_list.txt", "test": "test_list.txt"}
+LONG_EXPOSURE = 10.0
+# (name, ratio): SID's short exposures; 10 / 0.033 = 303 is capped to 300 as the original does.
+FIXED_SHORTS = (("0.1", 100.0), ("0.04", 250.0), ("0.033", 300.0))
+MAX_RATIO = 300.0
+F_NUMBERS = (4.0, 4.5, 5.0, 5.6, 7.1, 8.0, 9.0, 10.0, 11.0, 13.0, 14.0, 16.0)
+LONG_ISO = 100
+COMPLETE_MARKER = "simulation.json"
+PROGRESS_MARKER = ".simulation-in-progress.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationSummary:
+    """What `write_synthetic_dataset` made.
+
+    Attributes:
+      output_dir: the dataset folder.
+      splits: split name -> scene ids (5-digit strings).
+      num_long, num_short: numbers of DNG files in the dataset.
+      list_files: split name -> path of its list file.
+      sources: the photographs used (paths), in use order.
+      skipped_sources: (path, reason) of photographs that could not be read.
+      files_written: DNG files written by this call (0 when the dataset was already complete).
+      seconds: wall time of this call.
+      warnings: anything the user should know (e.g. photographs shared between splits).
+    """
+
+    output_dir: str
+    splits: dict
+    num_long: int
+    num_short: int
+    list_files: dict
+    sources: list
+    skipped_sources: list
+    files_written: int
+    seconds: float
+    warnings: list
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def split_counts(num_scenes):
+    """(train, val, test) scene counts: about 70/10/20 like SID, at least one validation and one
+    test scene from 3 scenes on (2 scenes: train and test; 1 scene: train)."""
+    if num_scenes < 1:
+        raise ValueError(f"num_scenes must be at least 1, got {num_scenes}")
+    if num_scenes < 3:
+        return 1, 0, num_scenes - 1
+    test = max(1, round(0.2 * num_scenes))
+    val = max(1, round(0.1 * num_scenes))
+    return num_scenes - val - test, val, test
+
+
+def scene_ids(num_scenes):
+    """[(id, split)] in generation order: train scenes, then validation, then test."""
+    ids = []
+    for split, count in zip(SPLITS, split_counts(num_scenes)):
+        if count > 9999:
+            raise ValueError(f"at most 9999 scenes per split, got {count} {split} scenes")
+        ids += [(f"{SPLIT_DIGIT[split]}{n:04d}", split) for n in range(1, count + 1)]
+    return ids
+
+
+def format_exposure(seconds):
+    """An exposure time as it appears in a file name: at most 4 significant digits, no
+    exponent, no trailing zeros (0.1, 0.04, 0.05, 0.07278, 10)."""
+    text = np.format_float_positional(float(f"{seconds:.4g}"), trim="-")
+    if float(text) <= 0:
+        raise ValueError(f"exposure {seconds!r} s is too short to name")
+    return text
+
+
+def exposure_from_name(name):
+    """SID's rule: the exposure is the name's characters 9 to -5 ("00001_00_0.1s.dng" -> 0.1)."""
+    return float(os.path.basename(name)[9:-5])
+
+
+def assign_photos(split_sizes, num_photos):
+    """The photograph index of each scene (scenes ordered train, val, test).
+
+    With at least as many photographs as scenes every scene has its own. Otherwise the
+    photographs are divided among the splits in proportion to their scene counts (at least one
+    each), and the scenes of a split take turns over that split's photographs, so no
+    photograph is in two splits - unless there are fewer photographs than non-empty splits.
+    Returns (indices, shared) where `shared` says whether splits share photographs.
+    """
+    num_scenes = sum(split_sizes)
+    if num_photos >= num_scenes:
+        return list(range(num_scenes)), False
+    active = [i for i, size in enumerate(split_sizes) if size > 0]
+    if num_photos < len(active):
+        return [i % num_photos for i in range(num_scenes)], True
+    allocation = {i: 1 for i in active}
+    for _ in range(num_photos - len(active)):
+        neediest = max(active, key=lambda i: split_sizes[i] / allocation[i])
+        allocation[neediest] += 1
+    indices, first = [], 0
+    for i in active:
+        indices += [first + t % allocation[i] for t in range(split_sizes[i])]
+        first += allocation[i]
+    return indices, False
+
+
+def _rng(seed, *key):
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+def _write_text_atomic(path, text):
+    path = pathlib.Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _write_json_atomic(path, value):
+    _write_text_atomic(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
+
+
+def _short_exposures(rng, ratios, taken):
+    """(name, exposure_time, ratio) of one short file; `taken` holds this burst's names."""
+    if ratios == "fixed":
+        name, ratio = FIXED_SHORTS[len(taken)]
+        return name, LONG_EXPOSURE / ratio, ratio
+    while True:
+        name = format_exposure(LONG_EXPOSURE / noise_lib.sample_ratio(rng, "uniform"))
+        if name not in taken:
+            exposure = float(name)
+            return name, exposure, min(LONG_EXPOSURE / exposure, MAX_RATIO)
+
+
+def _scan_sources(source_dir, num_scenes, report):
+    """Readable photographs in order, stopping once there is one per scene."""
+    if source_dir is None:
+        candidates = sources_lib.default_photo_paths()
+        where = f"scikit-image's data folder {sources_lib.skimage_data_dir()}"
+    else:
+        candidates = sources_lib.list_photo_paths(source_dir)
+        where = f"{source_dir}"
+    readable, skipped, cache, cached_bytes = [], [], {}, 0
+    for path in candidates:
+        if len(readable) == num_scenes:
+            break
+        try:
+            photo = sources_lib.read_photo(path)
+        except sources_lib.PhotoError as error:
+            skipped.append((str(path), str(error)))
+            report(f"skipping unreadable photograph: {error}")
+            continue
+        readable.append(path)
+        if cached_bytes + photo.nbytes <= 512 * 2**20:
+            cache[str(path)] = photo
+            cached_bytes += photo.nbytes
+    if not readable:
+        details = "".join(f"\n  {reason}" for _, reason in skipped)
+        raise ValueError(
+            f"No readable photographs ({', '.join(sources_lib.PHOTO_EXTENSIONS)}) in {where}"
+            + (f"; unreadable:{details}" if details else "")
+        )
+    return candidates, readable, skipped, cache
+
+
+def _check_settings(output_dir, config):
+    """Decide from the markers whether to start, resume, or stop with an error."""
+    for marker in (COMPLETE_MARKER, PROGRESS_MARKER):
+        path = output_dir / marker
+        if path.exists():
+            try:
+                previous = json.loads(path.read_text(encoding="utf-8")).get("config")
+            except (OSError, ValueError):
+                previous = None
+            if previous != config:
+                different = sorted(
+                    key for key in set(config) | set(previous or {})
+                    if (previous or {}).get(key) != config.get(key)
+                )
+                raise ValueError(
+                    f"{output_dir} already holds a synthetic dataset made with other settings "
+                    f"({path.name} differs in: {', '.join(different) or 'unreadable file'}). "
+                    "Use another output_dir, or delete this one."
+                )
+            return marker
+    for sub in ("short", "long"):
+        if any((output_dir / sub).glob("*.dng")):
+            raise ValueError(
+                f"{output_dir / sub} already has DNG files but no {COMPLETE_MARKER} or "
+                f"{PROGRESS_MARKER}: not a dataset this simulator started. Use another "
+                "output_dir."
+            )
+    return None
+
+
+def _complete_summary(output_dir, started, report):
+    """The summary of an already complete dataset, or None if any of its files is missing."""
+    record = json.loads((output_dir / COMPLETE_MARKER).read_text(encoding="utf-8"))
+    files = [scene["long"]["file"] for scene in record["scenes"]]
+    files += [short["file"] for scene in record["scenes"] for short in scene["shorts"]]
+    missing = [name for name in files + list(record["lists"].values())
+               if not (output_dir / name).is_file()]
+    if missing:
+        report(f"{len(missing)} file(s) of the dataset are missing; making them again")
+        return None
+    summary = SimulationSummary(
+        output_dir=str(output_dir),
+        splits=record["splits"],
+        num_long=len(record["scenes"]),
+        num_short=len(files) - len(record["scenes"]),
+        list_files={split: str(output_dir / name) for split, name in record["lists"].items()},
+        sources=record["sources"],
+        skipped_sources=[tuple(item) for item in record["skipped_sources"]],
+        files_written=0,
+        seconds=time.monotonic() - started,
+        warnings=record.get("warnings", []),
+    )
+    report(f"dataset {output_dir} is already complete ({len(files)} DNG files)")
+    return summary
+
+
+def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(1024, 1024),
+                            seed=0, noise_model="physics", ratios="fixed", bursts=1,
+                            profile="sony_a7s2", progress=True):
+    """Generate a synthetic low-light dataset in SID's layout (see the module docstring).
+
+    Args:
+      output_dir: the dataset folder (created if needed).
+      source_dir: a folder of JPEG/PNG/TIFF photographs (searched recursively, sorted);
+        None uses the photographs bundled with scikit-image. Unreadable files are reported and
+        skipped; none readable is an error.
+      num_scenes: scenes to make; beyond the number of photographs they are reused with other
+        crops, flips and noise. Split about 70/10/20 into train/val/test.
+      size: (H, W) of each mosaic, even numbers, at least 24.
+      seed: a non-negative integer; the same arguments give byte-identical files.
+      noise_model: "physics" or "poisson_gaussian".
+      ratios: "fixed" (0.1 s, 0.04 s, 0.033 s: ratios 100, 250, 300) or "uniform" (three
+        exposures per burst with ratios uniform in [100, 300], named so that 10 / exposure
+        gives the ratio back).
+      bursts: short-exposure bursts per scene (names `_00`, `_01`, ...).
+      profile: camera profile name or `CameraProfile` ("sony_a7s2", "other").
+      progress: True prints progress lines, a callable receives them, False is silent.
+
+    Returns:
+      A `SimulationSummary`.
+    """
+    started = time.monotonic()
+    report = progress if callable(progress) else (
+        (lambda line: print(line, flush=True)) if progress else (lambda line: None))
+    profile = profiles_lib.get_profile(profile)
+    size = tuple(int(s) for s in size)
+    if len(size) != 2 or any(s < 24 or s % 2 for s in size):
+        raise ValueError(f"size must be (H, W) with even values of at least 24, got {size}")
+    if noise_model not in noise_lib.NOISE_MODELS:
+        raise ValueError(
+            f"noise_model must be one of {noise_lib.NOISE_MODELS}, not {noise_model!r}")
+    if ratios not in noise_lib.RATIO_MODES:
+        raise ValueError(f"ratios must be one of {noise_lib.RATIO_MODES}, not {ratios!r}")
+    if not 1 <= int(bursts) <= 100:
+        raise ValueError(f"bursts must be in [1, 100], got {bursts}")
+    if int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    bursts, seed, num_scenes = int(bursts), int(seed), int(num_scenes)
+    ids = scene_ids(num_scenes)
+
+    output_dir = pathlib.Path(output_dir)
+    candidates, readable, skipped, cache = _scan_sources(source_dir, num_scenes, report)
+    config = {
+        "format_version": FORMAT_VERSION,
+        "seed": seed,
+        "num_scenes": num_scenes,
+        "size": list(size),
+        "noise_model": noise_model,
+        "ratios": ratios,
+        "bursts": bursts,
+        "profile": profile.to_dict(),
+        "source_dir": None if source_dir is None else str(pathlib.Path(source_dir).resolve()),
+        "source_candidates": [str(path) for path in candidates],
+    }
+    config = json.loads(json.dumps(config))  # as it reads back from simulation.json
+    output_dir.mkdir(parents=True, exist_ok=True)
+    state = _check_settings(output_dir, config)
+    if state == COMPLETE_MARKER:
+        done = _complete_summary(output_dir, started, report)
+        if done is not None:
+            return done
+    for sub in ("short", "long"):
+        (output_dir / sub).mkdir(exist_ok=True)
+        for stale in (output_dir / sub).glob(".*.tmp"):  # left by an interrupted write
+            stale.unlink()
+    if state != COMPLETE_MARKER:
+        _write_json_atomic(output_dir / PROGRESS_MARKER, {"config": config})
+
+    from sid_tf2 import dng  # pylint: disable=import-outside-toplevel
+
+    def write(path, mosaic, metadata, exposure_time, iso):
+        dng.write_dng(
+            path, mosaic, cfa_pattern=metadata.cfa_pattern, black_level=metadata.black_level,
+            white_level=metadata.white_level, color_matrix=np.asarray(metadata.xyz_to_cam),
+            as_shot_neutral=metadata.as_shot_neutral, exposure_time=exposure_time, iso=iso,
+            make=profile.make, model=profile.model,
+        )
+
+    counts = split_counts(num_scenes)
+    photo_index, shared = assign_photos(counts, len(readable))
+    warnings = []
+    if shared:
+        warnings.append(
+            f"only {len(readable)} photograph(s) for {sum(c > 0 for c in counts)} splits: "
+            "splits share photographs"
+        )
+    scenes, lists, files_written = [], {split: [] for split in SPLITS}, 0
+    for index, (scene_id, split) in enumerate(ids):
+        scene_started = time.monotonic()
+        path = readable[photo_index[index]]
+        photo = cache.get(str(path))
+        if photo is None:
+            photo = sources_lib.read_photo(path)
+        rng = _rng(seed, index, 0)
+        image, crop = sources_lib.scene_from_photo(photo, size, rng)
+        xyz_to_cam = unprocess_lib.sample_xyz_to_cam(rng, profile)
+        gains = unprocess_lib.sample_wb_gains(rng, profile)
+        f_number = float(F_NUMBERS[rng.integers(len(F_NUMBERS))])
+        long_mosaic, metadata = unprocess_lib.unprocess(
+            image, xyz_to_cam=xyz_to_cam, wb_gains=gains,
+            black_level=profile.black_level, white_level=profile.white_level)
+        long_name = f"{scene_id}_00_{format_exposure(LONG_EXPOSURE)}s.dng"
+        long_path = output_dir / "long" / long_name
+        if not long_path.exists():
+            write(long_path, long_mosaic, metadata, LONG_EXPOSURE, LONG_ISO)
+            files_written += 1
+        shorts = []
+        for burst in range(bursts):
+            taken = []
+            for k in range(len(FIXED_SHORTS)):
+                file_rng = _rng(seed, index, 1 + burst * len(FIXED_SHORTS) + k)
+                name, exposure_time, ratio = _short_exposures(file_rng, ratios, taken)
+                taken.append(name)
+                params = noise_lib.sample_noise_params(file_rng, noise_model, profile)
+                iso = profiles_lib.nominal_iso(params.system_gain, profile)
+                short_name = f"{scene_id}_{burst:02d}_{name}s.dng"
+                short_path = output_dir / "short" / short_name
+                if not short_path.exists():
+                    short = noise_lib.simulate_short_exposure(
+                        long_mosaic, ratio, params, file_rng,
+                        black_level=profile.black_level, white_level=profile.white_level)
+                    write(short_path, short, metadata, exposure_time, iso)
+                    files_written += 1
+                shorts.append({
+                    "file": f"short/{short_name}", "burst": burst, "exposure_name": name,
+                    "exposure_time": exposure_time, "ratio": ratio, "iso": iso,
+                    "noise": params.to_dict(), "wb_gains": list(metadata.wb_gains),
+                })
+                lists[split].append(
+                    f"./short/{short_name} ./long/{long_name} ISO{iso} F{f_number:g}")
+        scenes.append({
+            "id": scene_id, "split": split, "source": str(path), **crop,
+            "f_number": f_number, "long": {"file": f"long/{long_name}",
+                                           "exposure_time": LONG_EXPOSURE, "iso": LONG_ISO},
+            **metadata.to_dict(), "shorts": shorts,
+        })
+        elapsed = time.monotonic() - started
+        eta = elapsed / (index + 1) * (num_scenes - index - 1)
+        report(
+            f"scene {index + 1}/{num_scenes} {scene_id} ({split}) from {path.name}: "
+            f"{time.monotonic() - scene_started:.1f} s; elapsed {elapsed:.1f} s, "
+            f"ETA {eta:.1f} s"
+        )
+
+    list_files = {}
+    for split in SPLITS:
+        list_files[split] = str(output_dir / LIST_FILES[split])
+        lines = sorted(lists[split])
+        _write_text_atomic(list_files[split], "".join(line + "\n" for line in lines))
+    record = {
+        "description": "sid-tf2 synthetic low-light dataset (unprocessed photographs, "
+                       "simulated short exposures)",
+        "config": config,
+        "sources": [str(path) for path in readable],
+        "skipped_sources": [list(item) for item in skipped],
+        "splits": {split: [s for s, sp in ids if sp == split] for split in SPLITS},
+        "lists": {split: LIST_FILES[split] for split in SPLITS},
+        "scenes": scenes,
+        "warnings": warnings,
+    }
+    _write_json_atomic(output_dir / COMPLETE_MARKER, record)
+    (output_dir / PROGRESS_MARKER).unlink(missing_ok=True)
+    summary = SimulationSummary(
+        output_dir=str(output_dir),
+        splits=record["splits"],
+        num_long=len(scenes),
+        num_short=sum(len(scene["shorts"]) for scene in scenes),
+        list_files=list_files,
+        sources=record["sources"],
+        skipped_sources=[tuple(item) for item in skipped],
+        files_written=files_written,
+        seconds=time.monotonic() - started,
+        warnings=warnings,
+    )
+    report(
+        f"wrote {files_written} DNG files; dataset {output_dir}: {summary.num_long} long, "
+        f"{summary.num_short} short; train/val/test scenes "
+        f"{'/'.join(str(len(summary.splits[s])) for s in SPLITS)}; {summary.seconds:.1f} s"
+    )
+    for warning in warnings:
+        report(f"warning: {warning}")
+    return summary
