@@ -1,26 +1,95 @@
-"""Train the SID network (the original's train_Sony.py), on TensorFlow 2.
+"""Train the SID network: the original's train_Sony.py recipe on TensorFlow 2.
 
-Training arrives with the training work (tf.function steps, mixed precision, exact resume,
-tf.distribute); this entry point already parses its flags so scripts can depend on it.
+    python train_sony.py                                   # the original recipe on dataset/Sony/
+    python train_sony.py --synthetic --epochs=30 --patch_size=128 --save_freq=10 --val_freq=5
+    python train_sony.py --camera=fuji --data_dir=./dataset/Fuji/ --result_dir=./result_Fuji/
+
+Running the same command again resumes from the newest checkpoint in --result_dir.
 """
 
+import os
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("data_dir", "./dataset/Sony/", "SID dataset directory (short/ and long/).")
-flags.DEFINE_string("result_dir", "./result_Sony/", "Where checkpoints and images go.")
+flags.DEFINE_string(
+    "data_dir", None,
+    "SID-layout dataset (short/ and long/). Default ./dataset/Sony/ (./dataset/Fuji/ for "
+    "--camera=fuji), or ./dataset/Synthetic/ with --synthetic.")
+flags.DEFINE_string("result_dir", None, "Checkpoints, image dumps and TensorBoard logs. "
+                    "Default ./result_Sony/ (./result_Fuji/, ./result_Synthetic/).")
+flags.DEFINE_enum("camera", "sony", ["sony", "fuji"], "Sensor: sony (Bayer) or fuji (X-Trans).")
+flags.DEFINE_integer("epochs", 4000, "Last epoch; epochs run from 0 as in the original.", lower_bound=0)
+flags.DEFINE_integer("patch_size", 512, "Side of the packed input patch.", lower_bound=2)
+flags.DEFINE_integer("batch_size", 1, "Global batch size (summed over replicas).", lower_bound=1)
+flags.DEFINE_integer("save_freq", 500, "Write image dumps every this many epochs.", lower_bound=1)
+flags.DEFINE_float("learning_rate", 1e-4, "Learning rate up to --lr_drop_epoch, a tenth after.")
+flags.DEFINE_integer("lr_drop_epoch", 2000, "Last epoch at the full learning rate.")
+flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
+                  "float32 is the faithful path; mixed_bfloat16 uses AMX/tensor cores.")
+flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
+flags.DEFINE_bool("train_deconv", True, "Train the four upsampling filters (False: frozen, as "
+                  "the published model was trained).")
+flags.DEFINE_integer("seed", 0, "Seed of the initial weights and of every crop and order.")
+flags.DEFINE_integer("val_freq", 100, "Validate every this many epochs (0: never).", lower_bound=0)
+flags.DEFINE_integer("val_max_images", 0, "Validate on at most this many images (0: all).", lower_bound=0)
+flags.DEFINE_string("init_checkpoint", None, "Start from a TF1 checkpoint (weights and Adam "
+                    "state), a .weights.h5 or .keras file, or a previous run's result_dir.")
+flags.DEFINE_enum("distribute", "none", ["none", "mirrored", "multi_worker"],
+                  "mirrored: every GPU of this machine; multi_worker: machines from TF_CONFIG.")
+flags.DEFINE_string("list_file", None, "Train on the pairs of a SID list file instead of the glob.")
+flags.DEFINE_string("cache_dir", None, "Where decoded raw files are cached (default DATA_DIR/.cache).")
+flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 and 10172.")
+flags.DEFINE_integer("keep_checkpoints", 3, "Epoch checkpoints kept (the best is kept too).", lower_bound=1)
+flags.DEFINE_bool("synthetic", False, "Generate a synthetic dataset (once, into --data_dir) with "
+                  "the low-light simulator and train on it.")
+flags.DEFINE_integer("synthetic_scenes", 8, "Scenes of the synthetic dataset.", lower_bound=3)
+flags.DEFINE_string("synthetic_size", "1024,1024", "Mosaic size H,W of the synthetic scenes.")
+
+
+def _defaults():
+    name = "Synthetic" if FLAGS.synthetic else FLAGS.camera.capitalize()
+    data_dir = FLAGS.data_dir or f"./dataset/{name}/"
+    result_dir = FLAGS.result_dir or f"./result_{name}/"
+    return data_dir, result_dir
 
 
 def main(argv):
     del argv
-    print(
-        "train_sony.py: training is not part of this release yet; see README.md for "
-        "converting the published weights and running the model.",
-        file=sys.stderr,
+    logging.set_verbosity(logging.WARNING)
+    from sid_tf2.data import DatasetError
+    from sid_tf2.raw import RawFileError
+    from sid_tf2.training import TrainConfig, TrainingError, train
+
+    data_dir, result_dir = _defaults()
+    if FLAGS.synthetic:
+        from sid_tf2.simulate import parse_size, write_synthetic_dataset
+
+        if FLAGS.camera != "sony":
+            print("error: --synthetic makes Bayer (Sony-like) data; use --camera=sony.", file=sys.stderr)
+            return 2
+        summary = write_synthetic_dataset(
+            data_dir, num_scenes=FLAGS.synthetic_scenes, size=parse_size(FLAGS.synthetic_size),
+            seed=FLAGS.seed,
+        )
+        print(f"synthetic dataset: {summary.output_dir} ({summary.num_long} scenes)")
+    config = TrainConfig(
+        data_dir=data_dir, result_dir=result_dir, camera=FLAGS.camera, epochs=FLAGS.epochs,
+        patch_size=FLAGS.patch_size, batch_size=FLAGS.batch_size, save_freq=FLAGS.save_freq,
+        learning_rate=FLAGS.learning_rate, lr_drop_epoch=FLAGS.lr_drop_epoch,
+        precision=FLAGS.precision, jit_compile=FLAGS.jit_compile,
+        train_deconv=FLAGS.train_deconv, seed=FLAGS.seed, val_freq=FLAGS.val_freq,
+        val_max_images=FLAGS.val_max_images, init_checkpoint=FLAGS.init_checkpoint,
+        distribute=FLAGS.distribute, list_file=FLAGS.list_file, cache_dir=FLAGS.cache_dir,
+        exclude_misaligned=FLAGS.exclude_misaligned, keep_checkpoints=FLAGS.keep_checkpoints,
     )
-    return 2
+    try:
+        train(config)
+    except (TrainingError, DatasetError, RawFileError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

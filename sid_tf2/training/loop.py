@@ -1,0 +1,226 @@
+"""The training run: the original's epochs and schedule on a compiled step, resumable exactly.
+
+Each epoch visits every training scene once (the data layer decides the order, input and crop
+from the seed and the epoch), takes one Adam step per batch, then writes a checkpoint. Every
+`save_freq` epochs it writes the original's image dumps (`result_dir/%04d/%05d_00_train_%d.jpg`,
+ground truth | output); every `val_freq` epochs it scores the validation images, which the
+original never did. Restarting the same command continues from the newest checkpoint.
+"""
+
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from sid_tf2 import data
+from sid_tf2.images import write_image
+from sid_tf2.metrics import psnr, to_uint8
+from sid_tf2.model import build_unet
+from sid_tf2.progress import Progress, format_duration
+from sid_tf2.training.checkpoints import (
+    TrainingState,
+    latest_checkpoint,
+    restore_checkpoint,
+    save_checkpoint,
+)
+from sid_tf2.training.distribute import is_chief, make_strategy, worker_result_dir
+from sid_tf2.training.initialize import initialize_from
+from sid_tf2.training.step import make_optimizer, make_train_step, trained_variables
+
+# Settings that must not change between a run and its resumption, or it would not be exact.
+RESUME_KEYS = ("camera", "patch_size", "batch_size", "precision", "train_deconv", "seed")
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    result_dir: str
+    epochs_run: int
+    losses: list  # mean loss of each epoch run, in order
+    validation: list  # (epoch, mean PSNR, mean L1) of each validation
+    state: TrainingState
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot start as configured; the message says what to do."""
+
+
+def _discover(config):
+    try:
+        scenes = data.discover_scenes(
+            config.data_dir, split="train", list_file=config.list_file,
+            exclude_misaligned=config.exclude_misaligned,
+        )
+    except (FileNotFoundError, data.DatasetError) as error:
+        scenes, missing = [], error
+    else:
+        missing = None
+    if not scenes:
+        reason = f" ({missing})" if missing else ""
+        raise TrainingError(
+            f"No training scenes in {config.data_dir}{reason}: expected short/ and long/ raw files "
+            "with train ids (0xxxx), as in the SID dataset. Download it (Sony: 25 GB) following "
+            "https://github.com/cchen156/Learning-to-See-in-the-Dark and unpack it so that "
+            "dataset/Sony/short and dataset/Sony/long exist, or train on generated data with "
+            "--synthetic."
+        )
+    val_pairs = data.discover_pairs(
+        config.data_dir, split="val", exclude_misaligned=config.exclude_misaligned
+    ) if os.path.isdir(os.path.join(config.data_dir, "long")) else []
+    if config.val_max_images:
+        val_pairs = val_pairs[: config.val_max_images]
+    return scenes, val_pairs
+
+
+def _check_resumable(saved, config, path):
+    mismatched = [
+        f"{key}: checkpoint {saved.get(key)!r}, now {getattr(config, key)!r}"
+        for key in RESUME_KEYS
+        if key in saved and saved[key] != getattr(config, key)
+    ]
+    if mismatched:
+        raise TrainingError(
+            f"{path} was written with other settings, so resuming would not continue the same "
+            "run:\n  " + "\n  ".join(mismatched) + "\nUse the same flags, or another --result_dir."
+        )
+
+
+def _predictor(model):
+    """Full-image inference with shapes left open, traced once."""
+    signature = [tf.TensorSpec([None, None, None, model.input_shape[-1]], tf.float32)]
+    return tf.function(lambda x: model(x, training=False), input_signature=signature)
+
+
+def validate(predict, examples):
+    """Mean PSNR (on 8-bit images, as the published numbers) and mean L1 over full images."""
+    scores, l1 = [], []
+    for example in examples:
+        output = np.clip(predict(example.input[None])[0].numpy(), 0.0, 1.0)
+        scores.append(psnr(to_uint8(output), to_uint8(example.gt)))
+        l1.append(float(np.mean(np.abs(output - example.gt))))
+    return float(np.mean(scores)), float(np.mean(l1))
+
+
+def dump_epoch_images(predict, sampler, epoch, result_dir):
+    """The original's dumps: ground truth | clipped output of each scene's patch this epoch.
+
+    The output is taken after the epoch's updates (the original took it from the step's own
+    forward pass); the patches are the epoch's, drawn again from the seed.
+    """
+    directory = os.path.join(result_dir, f"{epoch:04d}")
+    first = None
+    order = sampler.order(epoch)
+    for index in range(len(sampler)):
+        scene, pair, _ = sampler.draw(epoch, index, order)
+        inputs, gt = sampler.example(epoch, index, order)
+        output = np.clip(predict(inputs[None])[0].numpy(), 0.0, 1.0)
+        side_by_side = np.concatenate([gt, output], axis=1)
+        write_image(
+            os.path.join(directory, f"{scene.scene_id:05d}_00_train_{int(pair.ratio)}.jpg"),
+            to_uint8(side_by_side),
+        )
+        first = side_by_side if first is None else first
+    return first
+
+
+def train(config, *, log=print):
+    """Run (or resume) training as configured; returns a `TrainingResult`."""
+    config.validate()
+    scenes, val_pairs = _discover(config)
+    strategy = make_strategy(config.distribute)
+    chief = is_chief(strategy)
+    result_dir = config.result_dir if chief else worker_result_dir(config.result_dir, strategy)
+    os.makedirs(result_dir, exist_ok=True)
+
+    cache = data.RawCache.for_dataset(config.data_dir, config.cache_dir)
+    sampler = data.TrainSampler(
+        scenes, cache, camera=config.camera, patch_size=config.patch_size, seed=config.seed,
+        progress=config.progress,
+    )
+    if val_pairs:  # decode and check now, so a bad validation file stops the run up front
+        cache.prepare(val_pairs, progress=config.progress)
+
+    with strategy.scope():
+        tf.keras.utils.set_random_seed(config.seed)
+        model = build_unet(config.camera, config.precision)
+        optimizer = make_optimizer(config.learning_rate, config.precision)
+        optimizer.build(trained_variables(model, config.train_deconv))
+    step = make_train_step(
+        model, optimizer, precision=config.precision, train_deconv=config.train_deconv,
+        jit_compile=config.jit_compile,
+        strategy=None if config.distribute == "none" else strategy,
+        global_batch_size=config.batch_size,
+    )
+
+    settings = {key: getattr(config, key) for key in RESUME_KEYS}
+    resume_from = latest_checkpoint(result_dir)
+    if resume_from:
+        state = restore_checkpoint(resume_from, model, optimizer)
+        with open(os.path.join(result_dir, "run_settings.json")) as handle:
+            _check_resumable(json.load(handle), config, resume_from)
+        log(f"resuming from {resume_from}: next epoch {state.next_epoch}")
+    else:
+        state = TrainingState(next_epoch=0, seed=config.seed)
+        if config.init_checkpoint:
+            log(initialize_from(config.init_checkpoint, model, optimizer))
+        with open(os.path.join(result_dir, "run_settings.json"), "w") as handle:
+            json.dump({**settings, "config": dataclasses.asdict(config)}, handle, indent=2)
+
+    predict = _predictor(model)
+    writer = tf.summary.create_file_writer(config.log_dir or os.path.join(result_dir, "logs")) if chief else None
+    first_epoch = state.next_epoch
+    epoch_progress = Progress(
+        "epochs", max(config.epochs + 1 - first_epoch, 0), unit="epoch", log_interval=0.0,
+        enabled=config.progress,
+    )
+    losses, validation = [], []
+    steps_per_epoch = -(-len(sampler) // config.batch_size)
+    for epoch in range(first_epoch, config.epochs + 1):
+        started = time.monotonic()
+        learning_rate = tf.constant(config.learning_rate_at(epoch), tf.float32)
+        dataset = sampler.dataset(epoch, batch_size=config.batch_size)
+        if config.distribute != "none":
+            dataset = strategy.experimental_distribute_dataset(dataset)
+        step_progress = Progress(f"epoch {epoch}", steps_per_epoch, enabled=config.progress and sys.stderr.isatty())
+        epoch_losses = []
+        for index, (inputs, gt) in enumerate(dataset):
+            epoch_losses.append(float(step(inputs, gt, learning_rate)))
+            step_progress.update(index + 1, loss=float(np.mean(epoch_losses)))
+        step_progress.close()
+        mean_loss = float(np.mean(epoch_losses))
+        if not np.isfinite(mean_loss) and config.precision != "mixed_float16":
+            raise TrainingError(f"epoch {epoch}: the loss is {mean_loss}; stopping before it is saved.")
+        losses.append(mean_loss)
+        state.next_epoch = epoch + 1
+        summary = {"loss": mean_loss, "lr": float(learning_rate)}
+
+        is_best = False
+        if val_pairs and config.val_freq and (epoch % config.val_freq == 0 or epoch == config.epochs):
+            # One full image in memory at a time: examples are read from the cache afresh.
+            examples = data.make_eval_pairs(val_pairs, cache, camera=config.camera, progress=False)
+            val_psnr, val_l1 = validate(predict, examples)
+            validation.append((epoch, val_psnr, val_l1))
+            summary.update(val_psnr=val_psnr, val_l1=val_l1)
+            if val_psnr > state.best_psnr:
+                state.best_psnr, state.best_epoch, is_best = val_psnr, epoch, True
+        if chief and epoch % config.save_freq == 0:
+            sample = dump_epoch_images(predict, sampler, epoch, result_dir)
+            with writer.as_default(step=epoch):
+                tf.summary.image("train/gt_output", sample[None], max_outputs=1)
+        save_checkpoint(result_dir, model, optimizer, state, keep=config.keep_checkpoints, is_best=is_best)
+        if writer is not None:
+            with writer.as_default(step=epoch):
+                for name, value in summary.items():
+                    tf.summary.scalar(name, value)
+                tf.summary.scalar("seconds_per_epoch", time.monotonic() - started)
+            writer.flush()
+        epoch_progress.update(epoch + 1 - first_epoch, epoch=epoch, **summary)
+    epoch_progress.close()
+    if losses:
+        log(f"trained epochs {first_epoch}..{config.epochs} in "
+            f"{format_duration(time.monotonic() - epoch_progress.start)}; loss {losses[0]:.4f} -> "
+            f"{losses[-1]:.4f}; weights: {os.path.join(result_dir, 'model.weights.h5')}")
+    return TrainingResult(result_dir, len(losses), losses, validation, state)

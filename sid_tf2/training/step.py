@@ -1,0 +1,147 @@
+"""The optimizer and the compiled training step: one L1 Adam update, in any precision.
+
+The step is a `tf.function` with a fixed input signature, so changing the learning rate or
+the patch size never retraces it. Under `mixed_float16` the optimizer is Keras 3's
+`LossScaleOptimizer`, which skips (and re-scales after) any step whose gradients overflow.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sid_tf2.model import PRECISIONS
+
+UPSAMPLE_LAYERS = ("up6", "up7", "up8", "up9")
+
+
+def make_optimizer(learning_rate=1e-4, precision="float32"):
+    """Adam with the TF1 defaults (beta1 0.9, beta2 0.999, epsilon 1e-8; Keras's is 1e-7).
+
+
+    For `mixed_float16` it is wrapped in a dynamic `LossScaleOptimizer`.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"Unknown precision {precision!r}: expected one of {PRECISIONS}.")
+    # TF1 turns 0.9 and 0.999 into float32 before computing 1 - beta; passing the float32
+    # values makes Keras's moment updates bit-identical to TF1's ApplyAdam.
+    adam = keras.optimizers.Adam(
+        learning_rate,
+        beta_1=float(np.float32(0.9)),
+        beta_2=float(np.float32(0.999)),
+        epsilon=1e-8,
+    )
+    if precision == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(adam)
+    return adam
+
+
+def model_precision(model):
+    """The precision a `build_unet` model was built with, from its first convolution."""
+    return model.get_layer("g_conv1_1").dtype_policy.name
+
+
+def trained_variables(model, train_deconv=True):
+    """The variables the step updates.
+
+    The published model was trained with the four upsampling filters frozen at their random
+    initial values (its graph's Adam updates only the g_* variables): `train_deconv=False`
+    reproduces that; True is the later code's behaviour.
+    """
+    frozen = set() if train_deconv else set(UPSAMPLE_LAYERS)
+    return [v for v in model.trainable_variables if v.path.split("/")[0] not in frozen]
+
+
+def l1_loss(output, ground_truth, global_batch_size):
+    """The original's mean absolute error, summed per example and divided by the global batch.
+
+    On one device this equals `reduce_mean(abs(output - gt))`; across replicas the per-replica
+    losses then add up to the mean over the global batch, which is what
+    `tf.distribute` needs for the gradients to match single-device training.
+    """
+    per_example = tf.reduce_mean(tf.abs(output - ground_truth), axis=[1, 2, 3])
+    return tf.reduce_sum(per_example) / tf.cast(global_batch_size, per_example.dtype)
+
+
+def make_train_step(
+    model,
+    optimizer,
+    *,
+    precision="float32",
+    train_deconv=True,
+    jit_compile=False,
+    strategy=None,
+    global_batch_size=None,
+):
+    """Return `step(input_batch, gt_batch, learning_rate) -> loss`, one compiled Adam step.
+
+    Args:
+      model: a `build_unet` model built with the same `precision`.
+      optimizer: from `make_optimizer(precision=precision)` (a LossScaleOptimizer for
+        mixed_float16). Built here on the trained variables if not built yet.
+      precision: "float32", "mixed_float16" or "mixed_bfloat16".
+      train_deconv: whether the four upsampling filters are trained.
+      jit_compile: compile the step with XLA.
+      strategy: a `tf.distribute` strategy whose scope built the model and optimizer; the
+        step then takes distributed batches and returns the global mean loss.
+      global_batch_size: the nominal batch size summed over replicas (distributed training
+        only). The loss is always divided by the number of examples the step actually
+        received, summed over replicas, as on one device: a last, partial batch of an epoch
+        (e.g. 161 Sony scenes in batches of 2) is then a mean over its own examples, not
+        scaled down by `actual / global_batch_size`.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"Unknown precision {precision!r}: expected one of {PRECISIONS}.")
+    if model_precision(model) != precision:
+        raise ValueError(
+            f"The model computes in {model_precision(model)} but the step was asked for "
+            f"{precision}: build both with the same precision."
+        )
+    scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    if (precision == "mixed_float16") != scaled:
+        raise ValueError(
+            "mixed_float16 needs a LossScaleOptimizer (and only it does): use "
+            f"make_optimizer(precision={precision!r})."
+        )
+    variables = trained_variables(model, train_deconv)
+    if not optimizer.built:
+        if strategy is None:
+            optimizer.build(variables)
+        else:
+            with strategy.scope():
+                optimizer.build(variables)
+
+    def replica_step(inputs, ground_truth, learning_rate, batch):
+        optimizer.learning_rate.assign(learning_rate)
+        with tf.GradientTape() as tape:
+            output = model(inputs, training=True)
+            loss = l1_loss(output, ground_truth, batch)
+            scaled_loss = optimizer.scale_loss(loss) if scaled else loss
+        gradients = tape.gradient(scaled_loss, variables)
+        optimizer.apply(gradients, variables)
+        return loss
+
+    channels = model.input_shape[-1]
+    signature = [
+        tf.TensorSpec([None, None, None, channels], tf.float32),
+        tf.TensorSpec([None, None, None, 3], tf.float32),
+        tf.TensorSpec([], tf.float32),
+    ]
+    if strategy is None:
+
+        def step(inputs, ground_truth, learning_rate):
+            return replica_step(inputs, ground_truth, learning_rate, tf.shape(inputs)[0])
+
+        return tf.function(step, input_signature=signature, jit_compile=jit_compile)
+
+    replica_fn = tf.function(replica_step, jit_compile=jit_compile)
+
+    @tf.function
+    def distributed_step(inputs, ground_truth, learning_rate):
+        # The examples of this step over all replicas: global_batch_size, except for a last,
+        # partial batch (where some replicas may even get none).
+        sizes = strategy.run(lambda x: tf.cast(tf.shape(x)[0], tf.float32), args=(inputs,))
+        batch = strategy.reduce(tf.distribute.ReduceOp.SUM, sizes, axis=None)
+        losses = strategy.run(replica_fn, args=(inputs, ground_truth, learning_rate, batch))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+
+    return distributed_step

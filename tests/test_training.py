@@ -1,0 +1,212 @@
+"""Training: the compiled step, checkpoints that lose nothing, exact resume, the command line."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import sid_tf2
+from sid_tf2.simulate import write_synthetic_dataset
+from sid_tf2.training import (
+    TrainConfig,
+    TrainingError,
+    latest_checkpoint,
+    make_optimizer,
+    make_train_step,
+    train,
+)
+from sid_tf2.training import checkpoints
+from sid_tf2.training.initialize import initialize_from
+from weight_converter.tf1_checkpoint import save_tf1_checkpoint
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--epochs=6", "--patch_size=32", "--val_freq=0", "--save_freq=1000", "--seed=7"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """4 synthetic scenes of 128x128 (2 train, 1 val, 1 test): packed inputs of 64x64."""
+    directory = str(tmp_path_factory.mktemp("synthetic"))
+    write_synthetic_dataset(directory, num_scenes=4, size=(128, 128), seed=3, progress=False)
+    return directory
+
+
+def _batch(seed, size=16):
+    rng = np.random.default_rng(seed)
+    return (rng.random((1, size, size, 4), dtype=np.float32),
+            rng.random((1, 2 * size, 2 * size, 3), dtype=np.float32))
+
+
+def _weights(path):
+    """Every array of a .weights.h5 file, by its position in the file."""
+    arrays = {}
+
+    def collect(name, item):  # returning anything but None would stop the visit
+        if isinstance(item, h5py.Dataset):
+            arrays[name] = item[()]
+
+    with h5py.File(path, "r") as handle:
+        handle.visititems(collect)
+    return arrays
+
+
+def test_the_optimizer_has_the_tf1_defaults():
+    adam = make_optimizer()
+    assert adam.epsilon == 1e-8
+    assert np.float32(adam.beta_1) == np.float32(0.9) and np.float32(adam.beta_2) == np.float32(0.999)
+    assert isinstance(make_optimizer(precision="mixed_float16"), keras.optimizers.LossScaleOptimizer)
+
+
+def test_changing_the_learning_rate_does_not_retrace():
+    model = sid_tf2.build_unet("sony")
+    optimizer = make_optimizer()
+    step = make_train_step(model, optimizer)
+    for index, learning_rate in enumerate([1e-4, 1e-5, 3e-5]):
+        step(*_batch(index), learning_rate)
+    step(*_batch(9, size=24), 1e-4)
+    assert step.experimental_get_tracing_count() == 1
+    assert np.isclose(float(optimizer.learning_rate.numpy()), 1e-4)
+
+
+def test_frozen_upsampling_filters_do_not_move():
+    model = sid_tf2.build_unet("sony")
+    before = {v.path: v.numpy() for v in model.trainable_variables}
+    step = make_train_step(model, make_optimizer(), train_deconv=False)
+    for index in range(2):
+        step(*_batch(index), 1e-3)
+    for variable in model.trainable_variables:
+        moved = not np.array_equal(before[variable.path], variable.numpy())
+        assert moved == (not variable.path.startswith("up")), variable.path
+
+
+def test_mixed_float16_skips_a_step_whose_gradients_overflow():
+    model = sid_tf2.build_unet("sony", precision="mixed_float16")
+    optimizer = make_optimizer(precision="mixed_float16")
+    step = make_train_step(model, optimizer, precision="mixed_float16")
+    step(*_batch(0), 1e-4)
+    before = [v.numpy() for v in model.weights]
+    scale = float(optimizer.dynamic_scale.numpy())
+    inputs, gt = _batch(1)
+    step(inputs * 1e6, gt, 1e-4)  # overflows float16 activations
+    for a, b in zip(before, model.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+    assert float(optimizer.dynamic_scale.numpy()) == scale / 2
+
+
+def test_precision_mismatch_is_refused():
+    with pytest.raises(ValueError, match="computes in float32"):
+        make_train_step(sid_tf2.build_unet("sony"), make_optimizer(), precision="mixed_bfloat16")
+    with pytest.raises(ValueError, match="needs a LossScaleOptimizer"):
+        make_train_step(sid_tf2.build_unet("sony", precision="mixed_float16"), make_optimizer(),
+                        precision="mixed_float16")
+
+
+def test_a_crash_while_checkpointing_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    model = sid_tf2.build_unet("sony")
+    optimizer = make_optimizer()
+    optimizer.build(model.trainable_variables)
+    state = checkpoints.TrainingState(next_epoch=1, seed=0)
+    good = checkpoints.save_checkpoint(str(tmp_path), model, optimizer, state)
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoints.np, "savez", fail)
+    state.next_epoch = 2
+    with pytest.raises(OSError, match="disk full"):
+        checkpoints.save_checkpoint(str(tmp_path), model, optimizer, state)
+    assert latest_checkpoint(str(tmp_path)) == good
+    assert checkpoints.restore_checkpoint(good, model, optimizer).next_epoch == 1
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["epoch-000000"]
+
+
+def test_init_from_a_tf1_checkpoint_brings_the_adam_state(tmp_path):
+    source = sid_tf2.build_unet("sony")
+    adam = make_optimizer()
+    adam.build(source.trainable_variables)
+    adam.iterations.assign(42)
+    prefix = save_tf1_checkpoint(source, tmp_path / "model.ckpt", adam)
+    model = sid_tf2.build_unet("sony")
+    optimizer = make_optimizer()
+    optimizer.build(model.trainable_variables)
+    message = initialize_from(str(tmp_path), model, optimizer)
+    assert "after 42 steps" in message and int(optimizer.iterations.numpy()) == 42
+    for a, b in zip(source.weights, model.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(ValueError, match="not a TF1 checkpoint"):
+        initialize_from(str(tmp_path / "checkpoint"), model, optimizer)  # the state file
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        initialize_from(str(tmp_path / "missing.weights.h5"), model, optimizer)
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path, dataset):
+    config = TrainConfig(data_dir=dataset, result_dir=str(tmp_path), epochs=0, patch_size=32,
+                         val_freq=0, progress=False)
+    train(config, log=lambda message: None)
+    config.seed = 1
+    config.epochs = 1
+    with pytest.raises(TrainingError, match="seed: checkpoint 0, now 1"):
+        train(config, log=lambda message: None)
+
+
+def _train_command(dataset, result_dir, *extra):
+    return [sys.executable, os.path.join(REPO, "train_sony.py"), f"--data_dir={dataset}",
+            f"--result_dir={result_dir}", *TINY, *extra]
+
+
+def test_a_run_killed_and_resumed_ends_bit_identical(tmp_path, dataset):
+    uninterrupted = tmp_path / "uninterrupted"
+    subprocess.run(_train_command(dataset, uninterrupted), check=True, capture_output=True, timeout=600)
+
+    resumed = tmp_path / "resumed"
+    process = subprocess.Popen(_train_command(dataset, resumed), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while latest_checkpoint(str(resumed)) is None or not latest_checkpoint(str(resumed)).endswith("epoch-000002"):
+        assert process.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not latest_checkpoint(str(resumed)).endswith("epoch-000006")
+    result = subprocess.run(_train_command(dataset, resumed), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "resuming from" in result.stdout
+
+    expected = _weights(uninterrupted / "model.weights.h5")
+    actual = _weights(resumed / "model.weights.h5")
+    assert expected.keys() == actual.keys() and len(expected) == 42
+    for name in expected:
+        np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
+
+
+def test_the_command_line_leaves_checkpoints_images_and_logs(tmp_path, dataset):
+    result_dir = tmp_path / "run"
+    result = subprocess.run(
+        _train_command(dataset, result_dir, "--save_freq=2", "--val_freq=3", "--epochs=3"),
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "loss" in result.stderr and "val_psnr" in result.stderr
+    assert sorted(os.listdir(result_dir / "0000")) and sorted(os.listdir(result_dir / "0002"))
+    assert all(name.endswith(".jpg") and "_00_train_" in name for name in os.listdir(result_dir / "0002"))
+    assert set(os.listdir(result_dir / "checkpoints")) == {"best", "epoch-000001", "epoch-000002", "epoch-000003"}
+    assert (result_dir / "model.weights.h5").exists()
+    assert any(name.startswith("events.out.tfevents") for name in os.listdir(result_dir / "logs"))
+
+
+def test_the_command_line_explains_a_missing_dataset(tmp_path):
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "train_sony.py"), f"--data_dir={tmp_path / 'none'}",
+         f"--result_dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1
+    assert "No training scenes" in result.stderr and "--synthetic" in result.stderr

@@ -1,0 +1,9 @@
+"""The original's train_Fuji.py: train_sony.py with --camera=fuji as the default."""
+
+from absl import app
+
+import train_sony
+
+if __name__ == "__main__":
+    train_sony.FLAGS.set_default("camera", "fuji")
+    app.run(train_sony.main)
