@@ -14,7 +14,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["sid_tf2", "sid_tf2.*", "weight_converter", "weight_converter.*"]),
-    py_modules=["train_sony", "test_sony"],
+    py_modules=["train_sony", "train_fuji", "test_sony"],
     install_requires=[
         # Tested against TensorFlow 2.21 and the Keras 3 it ships; tensorflow-addons is
         # deliberately absent (end-of-life, fails to import on TF >= 2.16).
@@ -33,6 +33,7 @@ setup(
         "parity": ["tf-slim==1.1.0"],
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
     },
+    entry_points={"console_scripts": ["sid-enhance = sid_tf2.enhance:run"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "License :: OSI Approved :: MIT License",

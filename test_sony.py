@@ -1,27 +1,83 @@
-"""Evaluate the SID network on the test set (the original's test_Sony.py), on TensorFlow 2.
+"""Evaluate the SID network on the test set: the original's test_Sony.py, with trustworthy metrics.
 
-Evaluation arrives with the evaluation work (the original's output files plus PSNR/SSIM);
-this entry point already parses its flags so scripts can depend on it.
+    python test_sony.py --checkpoint=checkpoint/Sony/            # published TF1 weights
+    python test_sony.py --checkpoint=result_Sony/model.weights.h5 --protocol=all \
+        --list_file=dataset/Sony_test_list.txt --exclude_misaligned
+    python test_sony.py --synthetic --checkpoint=result_Synthetic/
+
+Writes result_dir/final/<id>_00_<ratio>_{out,gt,scale}.png as the original did, and
+metrics.csv / metrics.json (PSNR and SSIM on the saved 8-bit images, data range 255).
 """
 
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("checkpoint", "./checkpoint/Sony/", "TF1 checkpoint or Keras weights.")
-flags.DEFINE_string("data_dir", "./dataset/Sony/", "SID dataset directory (short/ and long/).")
-flags.DEFINE_string("result_dir", "./result_Sony/", "Where the output images go.")
+flags.DEFINE_string("checkpoint", None, "A TF1 checkpoint (prefix or directory, e.g. the "
+                    "published checkpoint/Sony/), a .weights.h5 or .keras file, or a training "
+                    "result_dir. Default ./checkpoint/<Camera>/ (./result_Synthetic/ with --synthetic).")
+flags.DEFINE_string("data_dir", None, "SID-layout dataset. Default ./dataset/Sony/ "
+                    "(./dataset/Fuji/, ./dataset/Synthetic/).")
+flags.DEFINE_string("result_dir", None, "Where final/ and the metrics go. Default ./result_Sony/ "
+                    "(./result_Fuji/, ./result_Synthetic/).")
+flags.DEFINE_enum("camera", "sony", ["sony", "fuji"], "Sensor: sony (Bayer) or fuji (X-Trans).")
+flags.DEFINE_enum("protocol", "original", ["original", "all"], "original: every burst-00 short "
+                  "exposure of the test ids (93 Sony images); all: every pair of --list_file.")
+flags.DEFINE_string("list_file", None, "The pair list for --protocol=all (e.g. "
+                    "dataset/Sony_test_list.txt; a synthetic dataset's test_list.txt by default).")
+flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 and 10172, as the "
+                  "authors advise for metrics.")
+flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
+                  "float32 is the faithful path.")
+flags.DEFINE_integer("tile_size", 0, "Run in overlapping tiles of this many packed pixels "
+                     "(a multiple of 16) to bound memory; 0: whole images.", lower_bound=0)
+flags.DEFINE_integer("tile_overlap", 128, "Packed pixels shared by neighbouring tiles.", lower_bound=0)
+flags.DEFINE_bool("jit_compile", False, "Compile inference with XLA.")
+flags.DEFINE_string("cache_dir", None, "Where decoded raw files are cached (default DATA_DIR/.cache).")
+flags.DEFINE_bool("synthetic", False, "Evaluate on the synthetic dataset that "
+                  "`train_sony.py --synthetic` generates.")
+
+
+def _defaults():
+    name = "Synthetic" if FLAGS.synthetic else FLAGS.camera.capitalize()
+    data_dir = FLAGS.data_dir or f"./dataset/{name}/"
+    result_dir = FLAGS.result_dir or f"./result_{name}/"
+    default_checkpoint = "./result_Synthetic/" if FLAGS.synthetic else f"./checkpoint/{name}/"
+    list_file = FLAGS.list_file
+    if FLAGS.protocol == "all" and list_file is None and FLAGS.synthetic:
+        list_file = f"{data_dir.rstrip('/')}/test_list.txt"
+    return data_dir, result_dir, FLAGS.checkpoint or default_checkpoint, list_file
 
 
 def main(argv):
     del argv
-    print(
-        "test_sony.py: evaluation is not part of this release yet; see README.md for "
-        "converting the published weights and running the model.",
-        file=sys.stderr,
-    )
-    return 2
+    logging.set_verbosity(logging.WARNING)
+    from sid_tf2.data import DatasetError, RawCache
+    from sid_tf2.evaluation import evaluate, select_pairs
+    from sid_tf2.inference import make_predictor
+    from sid_tf2.raw import RawFileError
+    from sid_tf2.weights import WeightsError, load_model_weights
+
+    data_dir, result_dir, checkpoint, list_file = _defaults()
+    try:
+        pairs = select_pairs(data_dir, FLAGS.protocol, list_file, FLAGS.exclude_misaligned)
+        model, camera = load_model_weights(checkpoint, camera=FLAGS.camera)
+        predictor = make_predictor(
+            model, precision=FLAGS.precision, jit_compile=FLAGS.jit_compile,
+            tile_size=FLAGS.tile_size or None, tile_overlap=FLAGS.tile_overlap,
+        )
+        evaluate(
+            predictor, pairs, RawCache.for_dataset(data_dir, FLAGS.cache_dir), result_dir,
+            camera=camera,
+            info={"protocol": FLAGS.protocol, "checkpoint": checkpoint, "data_dir": data_dir,
+                  "list_file": list_file, "exclude_misaligned": FLAGS.exclude_misaligned,
+                  "precision": FLAGS.precision, "tile_size": FLAGS.tile_size or None},
+        )
+    except (WeightsError, DatasetError, RawFileError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

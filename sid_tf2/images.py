@@ -1,10 +1,11 @@
 """Writing result images (PNG 8/16-bit, JPEG) atomically, without extra dependencies."""
 
 import os
-import tempfile
 
 import numpy as np
 import tensorflow as tf
+
+from sid_tf2.atomic import write_bytes
 
 
 def encode_image(image, path):
@@ -24,14 +25,4 @@ def encode_image(image, path):
 
 def write_image(path, image):
     """Write an image, under a temporary name first, so a reader never sees half a file."""
-    data = encode_image(image, path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    write_bytes(path, encode_image(image, path))

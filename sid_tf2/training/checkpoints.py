@@ -17,6 +17,8 @@ import tempfile
 
 import numpy as np
 
+from sid_tf2.atomic import atomic_path
+
 CHECKPOINTS = "checkpoints"
 BEST = "best"
 EXPORTED_WEIGHTS = "model.weights.h5"
@@ -45,21 +47,6 @@ class TrainingState:
 
 def _optimizer_arrays(optimizer):
     return {f"{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)}
-
-
-def _write_file_atomically(path, write):
-    """Call `write(temporary_path)`, then rename the result onto `path`."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(
-        prefix=".tmp-", suffix=os.path.basename(path), dir=directory
-    )
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def _replace_directory(staged, final):
@@ -93,9 +80,8 @@ def save_checkpoint(result_dir, model, optimizer, state, *, keep=3, is_best=Fals
         shutil.rmtree(best_staged)
         shutil.copytree(final, best_staged)
         _replace_directory(best_staged, os.path.join(root, BEST))
-    _write_file_atomically(
-        os.path.join(result_dir, EXPORTED_WEIGHTS), lambda path: model.save_weights(path)
-    )
+    with atomic_path(os.path.join(result_dir, EXPORTED_WEIGHTS)) as temporary:
+        model.save_weights(temporary)
     for old in list_checkpoints(result_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final

@@ -1,0 +1,560 @@
+"""sid-enhance: brighten your own dark raw photos with a SID network.
+
+    sid-enhance PHOTO.ARW [MORE.DNG FOLDER ...] --weights=PATH --output_dir=DIR [--ratio=auto]
+    python -m sid_tf2.enhance ...   (the same)
+
+Inputs are raw files and folders; a folder contributes the raw files directly inside it (by
+extension, case-insensitive: .arw .dng .nef .cr2 .cr3 .raf .orf .rw2 .pef .srw .raw), sorted by
+name; its other files (and hidden ones such as macOS ``._IMG.ARW``) are skipped silently.  A
+file named on the command line is always tried.
+
+Each file goes through the network its sensor needs: a Bayer mosaic (any phase: RGGB, BGGR,
+GRBG, GBRG; black and white levels from the file) through ``pack_bayer`` and the Sony network,
+an X-Trans mosaic through ``pack_xtrans`` and the Fuji network.  The camera is read from
+``--weights`` (a ``.weights.h5``, a ``.keras``, a TF1 checkpoint, or a training result_dir;
+see :mod:`sid_tf2.weights`), and a file whose sensor needs the other network fails with a
+message saying so.  The network's input is, as in the original, ``min(packed * ratio, 1)``.
+
+Outputs, in ``--output_dir``:
+
+* ``<stem>_sid.png``: the network output, 8-bit (``--bit_depth=16`` for 16-bit PNG;
+  ``--format=tiff`` writes ``<stem>_sid.tif`` instead).  Its size is the mosaic's, cropped to
+  even sides for Bayer (the packed size times 2) and to multiples of 6 for X-Trans (times 3),
+  and it is turned upright like the camera's orientation tag (as rawpy renders the file;
+  ``--noorient`` keeps the sensor's orientation, as the original did).
+* with ``--compare``, ``<stem>_compare.png`` (8-bit): left, the raw file rendered by rawpy
+  (camera white balance, no auto-brightening), scaled so that its mean equals the network
+  output's mean (the original test script's ``_scale`` image); right, the network output; both
+  cropped to their common size, so the image is H x 2W.
+
+Every file is written under a temporary name and renamed, and a file's images are written only
+after all of them were computed: an unreadable or failing input leaves no output behind.
+
+The amplification ratio
+-----------------------
+``--ratio=N`` multiplies the packed, black-subtracted, white-normalised raw data by N (the
+original's ``gt_exposure / input_exposure``: 100, 250 or 300 on SID's test set).
+
+``--ratio=auto`` (the default) picks, per file, the ratio that gives the amplified input the
+brightness of a normally exposed photograph.  Definition::
+
+    level = mean(min(packed, p99))        # all packed values; p99 = their 99th percentile
+    ratio = clip(target / level, 1, 300)  # target = --auto_target, default 0.1; 300 if level = 0
+
+``level`` is the mean with the brightest 1 % of values clipped to the 99th percentile, so that
+a few street lights or lamps in a dark frame do not hold the rest of the picture down.  The
+default target, 0.1 of the raw range, is where a camera's meter puts an average scene: ISO 12232
+places 18 % grey at 10/78 = 12.8 % of the saturation level in the green channels, and red and
+blue sit lower before white balance, so the mean over the four packed channels is about 0.1.
+Why image statistics and not only metadata: exposure time and ISO say how the photo was taken,
+not how bright the scene was, and SID's ratio is exactly the brightening that a long exposure
+of the same scene would have had; the long exposures of SID were well exposed, which is what
+the target stands for.  The cap at 300 is the original's (the largest ratio it was trained on);
+ratios below 1 would darken.  For each file the chosen ratio is printed with the file's exposure
+time and ISO (when the file records them) and the equivalent exposure, ratio x exposure time:
+the long exposure the network pretends was taken.  A darker file gets a larger ratio.
+
+Progress: one line per file, ``i/N name: ratio ..., WxH, seconds, ETA``; a file that fails is
+reported with its reason and the others are still processed.  Exit status: 0 when every file
+succeeded, 1 when any failed (the count and the names are repeated at the end), 2 for a usage
+problem found before any file was touched (missing or unusable --weights, bad flags).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+
+from sid_tf2.atomic import atomic_path
+from sid_tf2.dng import read_tiff_exposure_time
+from sid_tf2.images import write_image
+from sid_tf2.inference import ALIGNMENT, DEFAULT_TILE_OVERLAP, make_predictor
+from sid_tf2.metrics import to_uint8
+from sid_tf2.model import PRECISIONS
+from sid_tf2.progress import format_duration
+from sid_tf2.raw import MAX_RATIO, RawFileError, pack_bayer, pack_xtrans, read_raw
+from sid_tf2.raw import render_ground_truth
+from sid_tf2.weights import WeightsError, load_model_weights
+
+__all__ = [
+    "AUTO_PERCENTILE",
+    "AUTO_TARGET",
+    "RAW_EXTENSIONS",
+    "EnhanceResult",
+    "apply_orientation",
+    "auto_ratio",
+    "collect_inputs",
+    "compare_image",
+    "define_flags",
+    "enhance_file",
+    "main",
+    "output_paths",
+    "run",
+]
+
+RAW_EXTENSIONS = (".arw", ".dng", ".nef", ".cr2", ".cr3", ".raf", ".orf", ".rw2", ".pef",
+                  ".srw", ".raw")
+"""Extensions (lower case) taken from folders."""
+
+AUTO_TARGET = 0.1
+"""Default brightness that ``--ratio=auto`` gives the amplified input (see the docstring)."""
+AUTO_PERCENTILE = 99.0
+"""Values above this percentile are clipped to it before the mean, for ``--ratio=auto``."""
+
+SENSOR_CAMERA = {"Bayer": "sony", "X-Trans": "fuji"}
+CAMERA_SENSOR = {camera: sensor for sensor, camera in SENSOR_CAMERA.items()}
+
+TIFF_EXTENSION = ".tif"
+
+
+# --------------------------------------------------------------------------------------------
+# The ratio.
+
+
+def auto_ratio(packed, target=AUTO_TARGET, percentile=AUTO_PERCENTILE):
+    """``(ratio, level)`` for ``--ratio=auto``: ``clip(target / level, 1, 300)``.
+
+    ``level`` is the mean of the packed values (all channels) after clipping those above the
+    `percentile`-th percentile to it; an all-black input (level 0) gets the cap, 300.
+    """
+    if not target > 0:
+        raise ValueError(f"the auto-ratio target must be positive, got {target!r}")
+    values = np.asarray(packed, np.float32).ravel()
+    if values.size == 0:
+        raise ValueError("cannot choose a ratio for an empty image")
+    ceiling = np.percentile(values, percentile)
+    level = float(np.minimum(values, ceiling).mean(dtype=np.float64))
+    if level <= 0:
+        return float(MAX_RATIO), level
+    return float(np.clip(target / level, 1.0, MAX_RATIO)), level
+
+
+def _parse_ratio(text):
+    """'auto' or a positive number."""
+    text = str(text).strip().lower()
+    if text == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"--ratio must be 'auto' or a positive number, got {text!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"--ratio must be 'auto' or a positive number, got {text!r}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs.
+
+
+def _is_raw_name(name):
+    return os.path.splitext(name)[1].lower() in RAW_EXTENSIONS
+
+
+def collect_inputs(paths):
+    """``(files, problems)``: the files to process, in order, and ``(path, reason)`` for
+    arguments that name nothing.
+
+    Folders contribute their raw files (by extension, hidden files excluded), sorted by name;
+    files are kept as given.  A file reached twice is processed once.
+    """
+    files, problems, seen = [], [], set()
+
+    def add(path):
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for path in paths:
+        if os.path.isdir(path):
+            try:
+                names = sorted(os.listdir(path))
+            except OSError as error:
+                problems.append((path, f"cannot list the folder ({error.strerror or error})"))
+                continue
+            for name in names:
+                full = os.path.join(path, name)
+                if not name.startswith(".") and _is_raw_name(name) and os.path.isfile(full):
+                    add(full)
+        elif os.path.exists(path):
+            add(path)
+        else:
+            problems.append((path, "no such file or folder"))
+    return files, problems
+
+
+# --------------------------------------------------------------------------------------------
+# One file.
+
+
+@dataclasses.dataclass
+class EnhanceResult:
+    """What :func:`enhance_file` did for one file."""
+
+    path: str
+    sensor: str  # "Bayer" or "X-Trans"
+    ratio: float
+    auto: bool
+    level: float | None  # with --ratio=auto: the packed input's robust mean (see auto_ratio)
+    exposure_time: float | None  # seconds, from the file's metadata
+    iso: float | None
+    size: tuple  # (height, width) of the output image
+    outputs: list  # paths written
+    notes: list  # warnings worth showing (e.g. an unusual X-Trans phase)
+
+    def describe_ratio(self):
+        """e.g. ``ratio 123.4 (auto; exposure 1/10 s, ISO 3200, as if 12.3 s)``."""
+        details = ["auto"] if self.auto else []
+        if self.exposure_time is not None:
+            details.append(f"exposure {_format_exposure(self.exposure_time)}")
+        if self.iso is not None:
+            details.append(f"ISO {self.iso:g}")
+        if self.level is not None:
+            details.append(f"input level {self.level:.3g}")
+        if self.exposure_time is not None:
+            details.append(f"as if {_format_exposure(self.exposure_time * self.ratio)}")
+        return f"ratio {self.ratio:.4g} ({', '.join(details)})" if details else \
+            f"ratio {self.ratio:.4g}"
+
+
+def _format_exposure(seconds):
+    if seconds < 1 and abs(1 / seconds - round(1 / seconds)) < 1e-6 * (1 / seconds):
+        return f"1/{round(1 / seconds)} s"
+    return f"{seconds:.4g} s"
+
+
+def _metadata(path, raw):
+    """(exposure time in seconds or None, ISO or None) of an open file."""
+    try:
+        exposure = read_tiff_exposure_time(path)  # the exact Exif rational for TIFF-based raws
+    except OSError:
+        exposure = None
+    other = getattr(raw, "other", None)
+    if exposure is None and other is not None:
+        shutter = float(getattr(other, "shutter_speed", 0) or 0)
+        exposure = float(str(np.float32(shutter))) if shutter > 0 else None
+    iso = float(getattr(other, "iso_speed", 0) or 0) if other is not None else 0.0
+    return exposure, (iso if iso > 0 else None)
+
+
+def _sensor(raw, path):
+    """"Bayer" or "X-Trans" from the file's CFA pattern, or RawFileError."""
+    try:
+        pattern = raw.raw_pattern
+    except NotImplementedError as error:
+        raise RawFileError(path, f"unsupported colour filter layout ({error})") from None
+    if pattern is None:
+        raise RawFileError(path, "holds no colour mosaic (no CFA); SID needs a Bayer or X-Trans "
+                           "sensor")
+    if pattern.shape == (6, 6):
+        return "X-Trans"
+    if pattern.shape == (2, 2):
+        return "Bayer"
+    raise RawFileError(path, f"unsupported sensor: a {pattern.shape[0]}x{pattern.shape[1]} colour "
+                       "filter pattern; SID handles Bayer (2x2) and X-Trans (6x6) sensors")
+
+
+def _check_camera(sensor, camera, path):
+    needed = SENSOR_CAMERA[sensor]
+    if needed != camera:
+        raise RawFileError(
+            path, f"{sensor} sensor needs {needed.capitalize()} weights, but --weights holds the "
+            f"{camera.capitalize()} network (for {CAMERA_SENSOR[camera]} sensors)")
+
+
+def apply_orientation(image, flip, *, inverse=False):
+    """Turn an image as LibRaw's ``sizes.flip`` says (what ``postprocess`` does), or back.
+
+    ``flip`` is a bit mask: 1 mirrors columns, 2 mirrors rows, 4 then transposes; e.g. 3 is a
+    half turn, 5 a quarter turn counter-clockwise and 6 clockwise.  ``inverse=True`` undoes it.
+    """
+    flip = int(flip or 0)
+    if inverse and flip & 4:
+        image = np.swapaxes(image, 0, 1)
+    if flip & 2:
+        image = image[::-1]
+    if flip & 1:
+        image = image[:, ::-1]
+    if not inverse and flip & 4:
+        image = np.swapaxes(image, 0, 1)
+    return np.ascontiguousarray(image)
+
+
+def compare_image(rendered, output):
+    """Side by side: `rendered` scaled to the mean of `output` (left), `output` (right).
+
+    Both are float images in [0, 1]; they are cropped to their common size from the top left,
+    so the result is H x 2W x 3.
+    """
+    height = min(rendered.shape[0], output.shape[0])
+    width = min(rendered.shape[1], output.shape[1])
+    rendered = rendered[:height, :width]
+    output = output[:height, :width]
+    mean = float(rendered.mean(dtype=np.float64))
+    scale = float(output.mean(dtype=np.float64)) / mean if mean > 0 else 1.0
+    left = np.clip(rendered * np.float32(scale), 0.0, 1.0)
+    return np.concatenate([left, output], axis=1)
+
+
+def _to_bits(image, bit_depth):
+    if bit_depth == 8:
+        return to_uint8(image)
+    return np.floor(np.clip(image.astype(np.float64), 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+
+
+def _write_tiff(path, image):
+    """Write a 16-bit RGB TIFF atomically (tifffile comes with scikit-image)."""
+    import tifffile
+
+    with atomic_path(path) as temporary:
+        tifffile.imwrite(temporary, image, photometric="rgb")
+
+
+def output_paths(path, output_dir, *, image_format="png", compare=False):
+    """The files :func:`enhance_file` writes for `path`: ``[<stem>_sid.png|.tif, (compare)]``."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    extension = TIFF_EXTENSION if image_format == "tiff" else ".png"
+    paths = [os.path.join(output_dir, f"{stem}_sid{extension}")]
+    if compare:
+        paths.append(os.path.join(output_dir, f"{stem}_compare.png"))
+    return paths
+
+
+def enhance_file(path, predictor, camera, output_dir, *, ratio="auto", auto_target=AUTO_TARGET,
+                 bit_depth=8, image_format="png", compare=False, orient=True):
+    """Run one raw file through the network and write its images; return an EnhanceResult.
+
+    Args:
+      path: a raw file.
+      predictor: from :func:`sid_tf2.inference.make_predictor` for `camera`'s network.
+      camera: "sony" (Bayer files) or "fuji" (X-Trans files).
+      output_dir: an existing directory.
+      ratio: a positive number, or "auto" (see the module docstring).
+      auto_target, bit_depth (8 or 16), image_format ("png" or "tiff"), compare, orient: as
+        the flags of the same names.
+
+    Raises RawFileError (a ValueError) naming the file for unusable input; nothing is written
+    then.
+    """
+    path = os.fspath(path)
+    notes = []
+    with read_raw(path) as raw:
+        sensor = _sensor(raw, path)
+        _check_camera(sensor, camera, path)
+        exposure, iso = _metadata(path, raw)
+        if sensor == "Bayer":
+            packed = pack_bayer(raw)
+        else:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                packed = pack_xtrans(raw)
+            notes += [str(w.message).replace(f"{path}: ", "", 1) for w in caught]
+        flip = int(raw.sizes.flip)
+        rendered = render_ground_truth(raw) if compare else None  # always upright
+    if ratio == "auto":
+        value, level = auto_ratio(packed, auto_target)
+    else:
+        value, level = float(ratio), None
+    network_input = np.minimum(packed * np.float32(value), np.float32(1.0))
+    del packed  # large photos: keep the peak memory down
+    output = np.clip(predictor(network_input[None])[0], 0.0, 1.0)
+    del network_input
+    if orient:
+        output = apply_orientation(output, flip)
+    elif rendered is not None:
+        rendered = apply_orientation(rendered, flip, inverse=True)
+    images = [_to_bits(output, bit_depth)]
+    if compare:
+        images.append(to_uint8(compare_image(rendered, output)))
+
+    targets = output_paths(path, output_dir, image_format=image_format, compare=compare)
+    written = []
+    try:
+        for target, image in zip(targets, images):
+            if target.endswith(TIFF_EXTENSION):
+                _write_tiff(target, image)
+            else:
+                write_image(target, image)
+            written.append(target)
+    except BaseException:
+        for target in written:  # all of a file's images, or none
+            try:
+                os.remove(target)
+            except OSError:
+                pass
+        raise
+    return EnhanceResult(path=path, sensor=sensor, ratio=value, auto=ratio == "auto",
+                         level=level, exposure_time=exposure, iso=iso,
+                         size=tuple(output.shape[:2]), outputs=written, notes=notes)
+
+
+# --------------------------------------------------------------------------------------------
+# The command line.
+
+
+def define_flags(flag_values=None):
+    """Define sid-enhance's flags (on absl's global FLAGS unless given others)."""
+    values = flags.FLAGS if flag_values is None else flag_values
+    define = dict(flag_values=values)
+    flags.DEFINE_string("weights", None, "The network: a .weights.h5, a .keras, a TF1 checkpoint "
+                        "(prefix or directory), or a training result_dir. Its camera (Sony: "
+                        "Bayer sensors, Fuji: X-Trans) is read from it.", **define)
+    flags.DEFINE_string("output_dir", None, "Folder for the results (created if missing).",
+                        **define)
+    flags.DEFINE_string("ratio", "auto", "Amplification: a number (the original used 100, 250, "
+                        "300) or 'auto' (per file, from its brightness; see the module help).",
+                        **define)
+    flags.DEFINE_float("auto_target", AUTO_TARGET, "Brightness that --ratio=auto aims for: the "
+                       "amplified input's mean as a fraction of the raw range.", **define)
+    flags.DEFINE_integer("bit_depth", 8, "8 or 16 bits per channel.", **define)
+    flags.DEFINE_enum("format", "png", ["png", "tiff"], "Output image format.", **define)
+    flags.DEFINE_bool("compare", False, "Also write <stem>_compare.png: the input brightened by "
+                      "simple scaling beside the network output.", **define)
+    flags.DEFINE_bool("orient", True, "Turn outputs upright by the file's orientation tag.",
+                      **define)
+    flags.DEFINE_enum("precision", "float32", list(PRECISIONS), "Compute precision "
+                      "(float32 is the faithful path).", **define)
+    flags.DEFINE_integer("tile_size", 512, "Run the network on overlapping tiles of this many "
+                         "packed pixels (a multiple of 16) to bound memory; 0: whole image.",
+                         **define)
+    flags.DEFINE_integer("tile_overlap", DEFAULT_TILE_OVERLAP, "Packed pixels shared by "
+                         "neighbouring tiles (a multiple of 16).", **define)
+    return values
+
+
+def _usage_problems(values):
+    """Messages for flags that cannot work, found before anything is loaded."""
+    problems = []
+    if not values.weights:
+        problems.append("--weights is required")
+    if not values.output_dir:
+        problems.append("--output_dir is required")
+    try:
+        _parse_ratio(values.ratio)
+    except ValueError as error:
+        problems.append(str(error))
+    if not (np.isfinite(values.auto_target) and 0 < values.auto_target <= 1):
+        problems.append(f"--auto_target must be in (0, 1], got {values.auto_target}")
+    if values.bit_depth not in (8, 16):
+        problems.append(f"--bit_depth must be 8 or 16, got {values.bit_depth}")
+    if values.tile_size < 0 or values.tile_size % ALIGNMENT:
+        problems.append(f"--tile_size must be 0 or a positive multiple of {ALIGNMENT}, got "
+                        f"{values.tile_size}")
+    elif values.tile_size and not (0 <= values.tile_overlap < values.tile_size
+                                   and values.tile_overlap % ALIGNMENT == 0):
+        problems.append(f"--tile_overlap must be a multiple of {ALIGNMENT} below --tile_size "
+                        f"({values.tile_size}), got {values.tile_overlap}")
+    return problems
+
+
+def _error(message):
+    print(f"sid-enhance: error: {message}", file=sys.stderr)
+
+
+def main(argv, flag_values=None):
+    """Enhance the files and folders in ``argv[1:]``; return the exit status (0, 1 or 2)."""
+    values = flags.FLAGS if flag_values is None else flag_values
+    inputs = list(argv[1:])
+    problems = _usage_problems(values)
+    if not inputs:
+        problems.append("no input: name raw files or folders, e.g. "
+                        "sid-enhance PHOTO.ARW --weights=... --output_dir=...")
+    if problems:
+        for problem in problems:
+            _error(problem)
+        return 2
+    ratio = _parse_ratio(values.ratio)
+
+    try:
+        model, camera = load_model_weights(values.weights, precision=values.precision)
+    except WeightsError as error:
+        _error(f"cannot use --weights: {error}")
+        return 2
+    try:
+        os.makedirs(values.output_dir, exist_ok=True)
+    except OSError as error:
+        _error(f"cannot create --output_dir {values.output_dir}: {error.strerror or error}")
+        return 2
+    predictor = make_predictor(model, precision=values.precision,
+                               tile_size=values.tile_size or None,
+                               tile_overlap=values.tile_overlap)
+
+    files, failures = collect_inputs(inputs)
+    for path, reason in failures:
+        print(f"{path}: FAILED: {reason}", file=sys.stderr)
+    if not files:
+        _error("no raw files to process in " + ", ".join(inputs)
+               + f" (folders are searched for {' '.join(RAW_EXTENSIONS)})")
+        return 1
+    print(f"sid-enhance: {len(files)} file(s), {camera} network "
+          f"({CAMERA_SENSOR[camera]} sensors) from {values.weights}, "
+          f"ratio {values.ratio}, output in {values.output_dir}", flush=True)
+
+    claimed = {}  # output path -> the input that wrote it, so no file overwrites another's
+    done, start = 0, time.monotonic()
+    for index, path in enumerate(files, 1):
+        name = os.path.basename(path)
+        began = time.monotonic()
+        targets = output_paths(path, values.output_dir, image_format=values.format,
+                               compare=values.compare)
+        clash = next((claimed[os.path.normcase(t)] for t in targets
+                      if os.path.normcase(t) in claimed), None)
+        try:
+            if clash is not None:
+                raise RawFileError(path, f"its output would overwrite that of {clash} (same "
+                                   "file name): enhance it separately or rename it")
+            result = enhance_file(
+                path, predictor, camera, values.output_dir, ratio=ratio,
+                auto_target=values.auto_target, bit_depth=values.bit_depth,
+                image_format=values.format, compare=values.compare, orient=values.orient)
+        except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:  # RawFileError too
+            reason = getattr(error, "reason", None) or (
+                error.strerror if isinstance(error, OSError) and error.strerror else str(error))
+            failures.append((path, reason))
+            seconds = time.monotonic() - began
+            print(f"{index}/{len(files)} {name}: FAILED: {reason} "
+                  f"({seconds:.1f} s, ETA {_eta(start, index, len(files))})", flush=True)
+            continue
+        for target in targets:
+            claimed[os.path.normcase(target)] = path
+        done += 1
+        seconds = time.monotonic() - began
+        height, width = result.size
+        print(f"{index}/{len(files)} {name}: {result.describe_ratio()}, {width}x{height}, "
+              f"{seconds:.1f} s, ETA {_eta(start, index, len(files))}", flush=True)
+        for note in result.notes:
+            print(f"    note: {note}", flush=True)
+
+    elapsed = format_duration(time.monotonic() - start)
+    if failures:
+        print(f"sid-enhance: {done} of {done + len(failures)} enhanced in {elapsed}; "
+              f"{len(failures)} failed:", file=sys.stderr)
+        for path, reason in failures:
+            print(f"  {path}: {reason}", file=sys.stderr)
+        return 1
+    print(f"sid-enhance: {done} file(s) enhanced in {elapsed}")
+    return 0
+
+
+def _eta(start, done, total):
+    if done >= total:
+        return "0s"
+    return format_duration((time.monotonic() - start) / done * (total - done))
+
+
+def run():
+    """Console entry point: ``sid-enhance = sid_tf2.enhance:run``."""
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,170 @@
+"""Evaluation: metrics that match scikit-image, tiled inference, and test_sony.py end to end."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+import sid_tf2
+from sid_tf2 import data
+from sid_tf2.inference import make_predictor
+from sid_tf2.metrics import psnr, ssim, to_uint8
+from sid_tf2.simulate import write_synthetic_dataset
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _pair(seed, shape=(61, 83, 3), noise=25):
+    rng = np.random.default_rng(seed)
+    smooth = np.cumsum(np.cumsum(rng.normal(size=shape), axis=0), axis=1)
+    a = to_uint8((smooth - smooth.min()) / np.ptp(smooth))
+    b = np.clip(a.astype(int) + rng.integers(-noise, noise + 1, size=shape), 0, 255).astype(np.uint8)
+    return a, b
+
+
+@pytest.mark.parametrize("seed, noise", [(0, 3), (1, 25), (2, 90)])
+def test_metrics_match_scikit_image(seed, noise):
+    a, b = _pair(seed, noise=noise)
+    assert abs(psnr(a, b) - peak_signal_noise_ratio(a, b, data_range=255)) < 1e-3
+    expected = structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                     channel_axis=-1, data_range=255)
+    assert abs(ssim(a, b) - expected) < 1e-3
+
+
+def test_float_images_cannot_be_scored_with_the_wrong_range():
+    a, b = _pair(3)
+    with pytest.raises(TypeError, match="to_uint8"):
+        psnr(a / 255.0, b / 255.0)  # the 65 dB mistake
+    with pytest.raises(TypeError, match="to_uint8"):
+        ssim(a.astype(np.float32), b.astype(np.float32))
+
+
+def test_to_uint8_rounds_like_the_original_png_writer():
+    values = np.array([[[-0.1, 0.0, 0.5 / 255]], [[0.49 / 255, 1.0, 1.7]]], np.float32)
+    np.testing.assert_array_equal(to_uint8(values).ravel(), [0, 0, 1, 0, 255, 255])
+
+
+@pytest.mark.parametrize("tile_size, tile_overlap", [(256, 128), (128, 64)])
+def test_tiled_inference_matches_whole_images(tile_size, tile_overlap):
+    keras.utils.set_random_seed(1)
+    model = sid_tf2.build_unet("sony")
+    packed = np.random.default_rng(0).random((1, 333, 421, 4), dtype=np.float32) * 0.3
+    whole = make_predictor(model)(packed)
+    tiled = make_predictor(model, tile_size=tile_size, tile_overlap=tile_overlap)(packed)
+    assert tiled.shape == whole.shape == (1, 666, 842, 3)
+    assert np.abs(tiled - whole).max() < 1e-3 * np.abs(whole).max() < 1 / 255
+
+
+def test_tile_settings_are_checked():
+    model = sid_tf2.build_unet("sony")
+    with pytest.raises(ValueError, match="multiple of 16"):
+        make_predictor(model, tile_size=100)
+    with pytest.raises(ValueError, match="below tile_size"):
+        make_predictor(model, tile_size=128, tile_overlap=128)
+
+
+def test_mixed_precision_predictor_keeps_the_given_weights():
+    model = sid_tf2.build_unet("sony")
+    packed = np.random.default_rng(0).random((1, 32, 48, 4), dtype=np.float32)
+    reference = make_predictor(model)(packed)
+    bf16 = make_predictor(model, precision="mixed_bfloat16")(packed)
+    assert bf16.dtype == np.float32
+    assert np.abs(bf16 - reference).max() < 0.05 * np.abs(reference).max()
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    """test_sony.py run on a 5-scene synthetic dataset (2 test scenes) with random weights."""
+    root = tmp_path_factory.mktemp("evaluation")
+    data_dir = str(root / "data")
+    write_synthetic_dataset(data_dir, num_scenes=5, size=(96, 128), seed=4, progress=False)
+    keras.utils.set_random_seed(0)
+    weights = str(root / "model.weights.h5")
+    sid_tf2.build_unet("sony").save_weights(weights)
+    result_dir = root / "result"
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "test_sony.py"), f"--data_dir={data_dir}",
+         f"--checkpoint={weights}", f"--result_dir={result_dir}"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return data_dir, weights, result_dir, result
+
+
+def _rows(result_dir):
+    with open(result_dir / "metrics.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_original_files_are_written(evaluated):
+    _, _, result_dir, _ = evaluated
+    data_dir = evaluated[0]
+    rows = _rows(result_dir)
+    test_scenes = data.discover_scenes(data_dir, split="test")
+    assert len(rows) == 3 * len(test_scenes) > 0  # three burst-00 exposures per test scene
+    assert len(os.listdir(result_dir / "final")) == 3 * len(rows)
+    for row in rows:
+        stem = f"{int(row['scene_id']):5d}_00_{int(float(row['ratio']))}"
+        for kind in ("out", "gt", "scale"):
+            image = tf.io.decode_png(open(result_dir / "final" / f"{stem}_{kind}.png", "rb").read())
+            assert image.dtype == tf.uint8 and tuple(image.shape) == (96, 128, 3)
+
+
+def test_metrics_json_agrees_with_metrics_csv(evaluated):
+    _, _, result_dir, _ = evaluated
+    rows = _rows(result_dir)
+    summary = json.loads((result_dir / "metrics.json").read_text())
+    assert summary["images"] == len(rows) and summary["protocol"] == "original"
+    assert np.isclose(summary["psnr"], np.mean([float(r["psnr"]) for r in rows]))
+    assert np.isclose(summary["ssim"], np.mean([float(r["ssim"]) for r in rows]))
+    for ratio, group in summary["per_ratio"].items():
+        chosen = [float(r["psnr"]) for r in rows if float(r["ratio"]) == float(ratio)]
+        assert group["images"] == len(chosen) and np.isclose(group["psnr"], np.mean(chosen))
+    assert {"tensorflow", "keras", "rawpy", "sid_tf2"} <= set(summary["versions"])
+
+
+def test_reported_psnr_is_what_scikit_image_measures_on_the_saved_pngs(evaluated):
+    _, _, result_dir, _ = evaluated
+    for row in _rows(result_dir):
+        stem = result_dir / "final" / f"{int(row['scene_id']):5d}_00_{int(float(row['ratio']))}"
+        out = tf.io.decode_png(open(f"{stem}_out.png", "rb").read()).numpy()
+        gt = tf.io.decode_png(open(f"{stem}_gt.png", "rb").read()).numpy()
+        assert abs(peak_signal_noise_ratio(gt, out, data_range=255) - float(row["psnr"])) < 1e-3
+        expected = structural_similarity(gt, out, gaussian_weights=True, sigma=1.5,
+                                         use_sample_covariance=False, channel_axis=-1, data_range=255)
+        assert abs(expected - float(row["ssim"])) < 1e-3
+
+
+def test_protocol_all_reads_the_list_file(evaluated, tmp_path):
+    data_dir, weights, _, _ = evaluated
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "test_sony.py"), f"--data_dir={data_dir}",
+         f"--checkpoint={weights}", f"--result_dir={tmp_path}", "--protocol=all",
+         f"--list_file={data_dir}/test_list.txt", "--tile_size=32", "--tile_overlap=16"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "metrics.json").read_text())
+    listed = len(data.discover_pairs(list_file=f"{data_dir}/test_list.txt", split="test"))
+    assert summary["protocol"] == "all" and summary["images"] == listed and summary["tile_size"] == 32
+
+
+def test_a_fuji_checkpoint_for_sony_data_is_refused(evaluated, tmp_path):
+    data_dir, _, _, _ = evaluated
+    fuji = str(tmp_path / "fuji.weights.h5")
+    sid_tf2.build_unet("fuji").save_weights(fuji)
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "test_sony.py"), f"--data_dir={data_dir}",
+         f"--checkpoint={fuji}", f"--result_dir={tmp_path / 'out'}"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 1
+    assert "fuji.weights.h5" in result.stderr and "Fuji" in result.stderr
+    assert not (tmp_path / "out").exists()
