@@ -1,6 +1,7 @@
 """Training: the compiled step, checkpoints that lose nothing, exact resume, the command line."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -210,3 +211,15 @@ def test_the_command_line_explains_a_missing_dataset(tmp_path):
     )
     assert result.returncode == 1
     assert "No training scenes" in result.stderr and "--synthetic" in result.stderr
+
+
+def test_a_corrupt_raw_file_stops_training_with_its_name(tmp_path, dataset):
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken, ignore=shutil.ignore_patterns(".cache"))
+    victim = sorted((broken / "short").glob("0*.dng"))[0]
+    victim.write_bytes(victim.read_bytes()[:500])  # truncated
+    result = subprocess.run(
+        _train_command(str(broken), tmp_path / "run"), capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1
+    assert victim.name in result.stderr and "Traceback" not in result.stderr
