@@ -29,10 +29,12 @@ def atomic_path(path):
 
 
 def write_bytes(path, data):
-    """Write `data` to `path` atomically."""
+    """Write `data` to `path` atomically, flushed to disk before the rename."""
     with atomic_path(path) as temporary:
-        with open(temporary, "wb") as stream:
+        with open(temporary, "xb") as stream:
             stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
 
 
 def write_text(path, text):

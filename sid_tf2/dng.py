@@ -51,12 +51,13 @@ Facts about LibRaw 0.22 (rawpy 0.28) worth knowing, checked by ``tests/test_dng.
 from __future__ import annotations
 
 import os
-import secrets
 import struct
 from fractions import Fraction
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from sid_tf2.atomic import write_bytes
 
 __all__ = [
     "COLOR_INDEX",
@@ -522,26 +523,6 @@ def _write_tiff(path, ifd0_entries, exif_entries, pixels: bytes) -> None:
         blob += _encode_ifd(exif_entries, exif_offset)
     blob += b"\0" * (strip_offset - len(blob))
     blob += pixels
-    _atomic_write(path, bytes(blob))
+    write_bytes(path, bytes(blob))
 
 
-def _atomic_write(path, data: bytes) -> None:
-    """Write ``data`` to a hidden temporary name beside ``path``, then rename it into place.
-
-    Why: a reader globbing the directory, or a crash mid-write, must never see a half-written
-    file under the final name.  The temporary name ends in ``.tmp`` so that globs such as
-    ``*.ARW`` never match it, and it is removed if writing fails.
-    """
-    path = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(temporary, "xb") as f:  # 'x': never clobber; mode 0o666 & ~umask
-            f.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise

@@ -351,7 +351,7 @@ def test_dataset_layout_and_names(dataset):
     assert {SID_NAME.match(n).group(2) for n in shorts} == {"00", "01"}
     ratios = {min(10.0 / exposure_from_name(n), 300.0) for n in shorts}
     assert ratios == {100.0, 250.0, 300.0}
-    assert not list(root.rglob("*.tmp")) and not (root / ".simulation-in-progress.json").exists()
+    assert not list(root.rglob(".tmp-*")) and not (root / ".simulation-in-progress.json").exists()
 
 
 def test_list_files_reference_existing_files(dataset):

@@ -19,16 +19,17 @@ renamed into place, the JSON last, so an interrupted run never leaves a half-wri
 import dataclasses
 import glob
 import hashlib
+import io
 import json
 import os
 import sys
-import tempfile
 import time
 import warnings
 
 import numpy as np
 
 from sid_tf2 import raw as rawlib
+from sid_tf2.atomic import write_bytes, write_text
 from sid_tf2.data.discovery import EXTENSION_CAMERAS, DatasetError, pairs_of
 
 FORMAT_VERSION = 1
@@ -77,24 +78,6 @@ def _load_array(path, shape, source):
 
 def _hash(text):
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-
-
-def _atomic_write(path, write):
-    """Call write(stream) on a temporary file beside `path`, then rename it into place."""
-    directory = os.path.dirname(path)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def describe_cfa(raw):
@@ -227,8 +210,10 @@ class RawCache:
         meta = dict(meta, version=FORMAT_VERSION, kind=kind, source=path, size=state[0], mtime_ns=state[1],
                     shape=list(array.shape))
         os.makedirs(self.cache_dir, exist_ok=True)
-        _atomic_write(base + ".npy", lambda stream: np.save(stream, array, allow_pickle=False))
-        _atomic_write(base + ".json", lambda stream: stream.write(json.dumps(meta, indent=1).encode("utf-8")))
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        write_bytes(base + ".npy", buffer.getbuffer())
+        write_text(base + ".json", json.dumps(meta, indent=1))
         for stale in glob.glob(stale_pattern):  # entries of an earlier version of the file
             if not stale.startswith(base + "."):
                 try:

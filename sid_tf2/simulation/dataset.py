@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from sid_tf2.atomic import write_text
 from sid_tf2.simulation import noise as noise_lib
 from sid_tf2.simulation import profiles as profiles_lib
 from sid_tf2.simulation import sources as sources_lib
@@ -141,15 +142,8 @@ def _rng(seed, *key):
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
 
 
-def _write_text_atomic(path, text):
-    path = pathlib.Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def _write_json_atomic(path, value):
-    _write_text_atomic(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
+    write_text(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
 
 
 def _short_exposures(rng, ratios, taken):
@@ -318,7 +312,7 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
             return done
     for sub in ("short", "long"):
         (output_dir / sub).mkdir(exist_ok=True)
-        for stale in (output_dir / sub).glob(".*.tmp"):  # left by an interrupted write
+        for stale in (output_dir / sub).glob(".tmp-*"):  # left by an interrupted write
             stale.unlink()
     if state != COMPLETE_MARKER:
         _write_json_atomic(output_dir / PROGRESS_MARKER, {"config": config})
@@ -403,7 +397,7 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
     for split in SPLITS:
         list_files[split] = str(output_dir / LIST_FILES[split])
         lines = sorted(lists[split])
-        _write_text_atomic(list_files[split], "".join(line + "\n" for line in lines))
+        write_text(list_files[split], "".join(line + "\n" for line in lines))
     record = {
         "description": "sid-tf2 synthetic low-light dataset (unprocessed photographs, "
                        "simulated short exposures)",
