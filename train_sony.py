@@ -3,6 +3,9 @@
     python train_sony.py                                   # the original recipe on dataset/Sony/
     python train_sony.py --synthetic --epochs=30 --patch_size=128 --save_freq=10 --val_freq=5
     python train_sony.py --camera=fuji --data_dir=./dataset/Fuji/ --result_dir=./result_Fuji/
+    python train_sony.py --simulate_on_the_fly --synthetic_source_dir=PHOTOS --result_dir=./result_pretrain/
+    python train_sony.py --init_checkpoint=./result_pretrain/ --pairs_per_ratio=4 --reinit_last=1 \
+        --freeze=encoder --learning_rate=2e-5 --epochs=200 --lr_drop_epoch=150 --result_dir=./result_finetune/
 
 Running the same command again resumes from the newest checkpoint in --result_dir.
 """
@@ -46,10 +49,30 @@ flags.DEFINE_bool("synthetic", False, "Generate a synthetic dataset (once, into 
                   "the low-light simulator and train on it.")
 flags.DEFINE_integer("synthetic_scenes", 8, "Scenes of the synthetic dataset.", lower_bound=3)
 flags.DEFINE_string("synthetic_size", "1024,1024", "Mosaic size H,W of the synthetic scenes.")
+flags.DEFINE_string("synthetic_source_dir", None, "Photographs to simulate from (--synthetic or "
+                    "--simulate_on_the_fly); default: those bundled with scikit-image.")
+flags.DEFINE_enum("noise_model", "physics", ["physics", "poisson_gaussian"], "Simulated noise model.")
+flags.DEFINE_enum("synthetic_profile", "sony_a7s2", ["sony_a7s2", "other"], "Simulated camera profile.")
+flags.DEFINE_bool("simulate_on_the_fly", False, "Simulate every training pair inside the input "
+                  "pipeline from --synthetic_source_dir instead of reading --data_dir (which, if it "
+                  "exists, still provides the validation images).")
+flags.DEFINE_integer("on_the_fly_examples", 64, "Simulated pairs per epoch with --simulate_on_the_fly.",
+                     lower_bound=1)
+flags.DEFINE_integer("on_the_fly_scene_size", 1024, "Short side of the scene each simulated patch "
+                     "is cut from (the photo's scale).", lower_bound=2)
+flags.DEFINE_integer("reinit_last", 0, "Fine-tuning: re-initialise the last N convolution layers "
+                     "(g_conv10, g_conv9_2, ...) after --init_checkpoint (fresh starts only).", lower_bound=0)
+flags.DEFINE_string("freeze", None, "Fine-tuning: layers not trained: 'encoder' (g_conv1_* .. "
+                    "g_conv5_*), 'decoder', or a comma list of layer names.")
+flags.DEFINE_float("train_fraction", None, "Train on this fraction of the pairs of each ratio "
+                   "(chosen from --seed).")
+flags.DEFINE_integer("pairs_per_ratio", None, "Train on this many pairs of each ratio (chosen "
+                     "from --seed).", lower_bound=1)
+flags.DEFINE_string("val_dir", None, "Validate on this dataset's val split instead of --data_dir's.")
 
 
 def _defaults():
-    name = "Synthetic" if FLAGS.synthetic else FLAGS.camera.capitalize()
+    name = "Synthetic" if FLAGS.synthetic else "OnTheFly" if FLAGS.simulate_on_the_fly else FLAGS.camera.capitalize()
     data_dir = FLAGS.data_dir or f"./dataset/{name}/"
     result_dir = FLAGS.result_dir or f"./result_{name}/"
     return data_dir, result_dir
@@ -63,6 +86,10 @@ def main(argv):
     from sid_tf2.training import TrainConfig, TrainingError, train
 
     data_dir, result_dir = _defaults()
+    if FLAGS.synthetic and FLAGS.simulate_on_the_fly:
+        print("error: --synthetic writes a dataset; --simulate_on_the_fly makes pairs without one: "
+              "choose one.", file=sys.stderr)
+        return 2
     if FLAGS.synthetic:
         from sid_tf2.simulate import parse_size, write_synthetic_dataset
 
@@ -71,7 +98,8 @@ def main(argv):
             return 2
         summary = write_synthetic_dataset(
             data_dir, num_scenes=FLAGS.synthetic_scenes, size=parse_size(FLAGS.synthetic_size),
-            seed=FLAGS.seed,
+            seed=FLAGS.seed, source_dir=FLAGS.synthetic_source_dir, noise_model=FLAGS.noise_model,
+            profile=FLAGS.synthetic_profile,
         )
         print(f"synthetic dataset: {summary.output_dir} ({summary.num_long} scenes)")
     config = TrainConfig(
@@ -83,6 +111,11 @@ def main(argv):
         val_max_images=FLAGS.val_max_images, init_checkpoint=FLAGS.init_checkpoint,
         distribute=FLAGS.distribute, list_file=FLAGS.list_file, cache_dir=FLAGS.cache_dir,
         exclude_misaligned=FLAGS.exclude_misaligned, keep_checkpoints=FLAGS.keep_checkpoints,
+        reinit_last=FLAGS.reinit_last, freeze=FLAGS.freeze, train_fraction=FLAGS.train_fraction,
+        pairs_per_ratio=FLAGS.pairs_per_ratio, val_dir=FLAGS.val_dir,
+        simulate_on_the_fly=FLAGS.simulate_on_the_fly, source_dir=FLAGS.synthetic_source_dir,
+        noise_model=FLAGS.noise_model, simulation_profile=FLAGS.synthetic_profile,
+        on_the_fly_examples=FLAGS.on_the_fly_examples, on_the_fly_scene_size=FLAGS.on_the_fly_scene_size,
     )
     try:
         train(config)

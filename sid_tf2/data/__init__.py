@@ -13,7 +13,8 @@
 
 Modules: `discovery` (scenes and pairs), `cache` (decoded arrays on disk), `sampling` (the
 original's random crops as pure functions of seed, epoch and index), `pipeline` (tf.data),
-`check` (every problem of a dataset; `python -m sid_tf2.data`).
+`check` (every problem of a dataset; `python -m sid_tf2.data`), `subset` (a few pairs
+per ratio, for fine-tuning).
 """
 
 from sid_tf2.data.cache import CachedGroundTruth, CachedInput, RawCache, infer_camera, prepare_cache
@@ -22,6 +23,7 @@ from sid_tf2.data.discovery import (MISALIGNED_SCENES, DatasetError, Pair, Scene
                                     discover_pairs, discover_scenes, pairs_of, read_list_file, split_of)
 from sid_tf2.data.pipeline import EvalExample, TrainSampler, make_eval_pairs, make_train_dataset, release_freed_memory
 from sid_tf2.data.sampling import Draw, augment, draw_sample, epoch_order, packed_shape
+from sid_tf2.data.subset import count_by_ratio, subset_scenes
 
 __all__ = [
     "MISALIGNED_SCENES",
@@ -39,6 +41,7 @@ __all__ = [
     "augment",
     "camera_from_extension",
     "check_dataset",
+    "count_by_ratio",
     "count_list",
     "discover_pairs",
     "discover_scenes",
@@ -53,4 +56,5 @@ __all__ = [
     "read_list_file",
     "release_freed_memory",
     "split_of",
+    "subset_scenes",
 ]

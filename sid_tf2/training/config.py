@@ -38,6 +38,19 @@ class TrainConfig:
     keep_checkpoints: int = 3
     log_dir: Optional[str] = None  # TensorBoard; default result_dir/logs
     progress: bool = True
+    # Fine-tuning (sid_tf2.training.finetune); reinit_last applies with init_checkpoint, on a fresh start.
+    reinit_last: int = 0  # re-initialise the last N conv layers (g_conv10, g_conv9_2, ...)
+    freeze: Optional[str] = None  # "encoder", "decoder" or a comma list of layer names
+    train_fraction: Optional[float] = None  # keep this fraction of the pairs of each ratio
+    pairs_per_ratio: Optional[int] = None  # or this many pairs of each ratio (sid_tf2.data.subset)
+    val_dir: Optional[str] = None  # validate on this dataset's val split (default data_dir's)
+    # Pairs simulated on the fly from photographs (sid_tf2.simulation.stream) instead of data_dir.
+    simulate_on_the_fly: bool = False
+    source_dir: Optional[str] = None  # photographs; None: scikit-image's bundled ones
+    noise_model: str = "physics"
+    simulation_profile: str = "sony_a7s2"
+    on_the_fly_examples: int = 64  # elements per epoch
+    on_the_fly_scene_size: int = 1024  # short side of the scene a window is cut from
 
     def learning_rate_at(self, epoch):
         """The original's schedule: the base rate, a tenth of it after `lr_drop_epoch`."""
@@ -49,6 +62,14 @@ class TrainConfig:
         for name in ("patch_size", "batch_size", "save_freq", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.reinit_last and not self.init_checkpoint:
+            raise ValueError("reinit_last re-initialises layers of a loaded model: give init_checkpoint too.")
+        if self.train_fraction is not None and self.pairs_per_ratio is not None:
+            raise ValueError("Give train_fraction or pairs_per_ratio, not both.")
+        if self.simulate_on_the_fly and (self.train_fraction is not None or self.pairs_per_ratio is not None):
+            raise ValueError("train_fraction and pairs_per_ratio select real pairs; they do not apply on the fly.")
+        if self.simulate_on_the_fly and self.camera != "sony":
+            raise ValueError("simulate_on_the_fly makes Bayer (Sony-like) data: use camera='sony'.")
         if self.epochs < 0:
             raise ValueError(f"epochs must be non-negative, got {self.epochs}.")
         return self

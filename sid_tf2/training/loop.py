@@ -28,11 +28,15 @@ from sid_tf2.training.checkpoints import (
     save_checkpoint,
 )
 from sid_tf2.training.distribute import is_chief, make_strategy, worker_result_dir
+from sid_tf2.training import finetune
 from sid_tf2.training.initialize import initialize_from
 from sid_tf2.training.step import make_optimizer, make_train_step, trained_variables
 
 # Settings that must not change between a run and its resumption, or it would not be exact.
-RESUME_KEYS = ("camera", "patch_size", "batch_size", "precision", "train_deconv", "seed")
+# (init_checkpoint and reinit_last act only on a fresh start, so they are not among them.)
+RESUME_KEYS = ("camera", "patch_size", "batch_size", "precision", "train_deconv", "seed", "freeze",
+               "train_fraction", "pairs_per_ratio", "simulate_on_the_fly", "source_dir", "noise_model",
+               "simulation_profile", "on_the_fly_examples", "on_the_fly_scene_size")
 
 
 @dataclasses.dataclass
@@ -42,13 +46,27 @@ class TrainingResult:
     losses: list  # mean loss of each epoch run, in order
     validation: list  # (epoch, mean PSNR, mean L1) of each validation
     state: TrainingState
+    steps_per_epoch: int = 0
+    seconds: float = 0.0  # wall time of the epochs run (validation and dumps included)
 
 
 class TrainingError(RuntimeError):
     """A run that cannot start as configured; the message says what to do."""
 
 
+def _validation_pairs(config):
+    val_dir = config.val_dir or config.data_dir
+    pairs = data.discover_pairs(
+        val_dir, split="val", exclude_misaligned=config.exclude_misaligned
+    ) if os.path.isdir(os.path.join(val_dir, "long")) else []
+    if config.val_max_images:
+        pairs = pairs[: config.val_max_images]
+    return pairs
+
+
 def _discover(config):
+    if config.simulate_on_the_fly:
+        return [], _validation_pairs(config)
     try:
         scenes = data.discover_scenes(
             config.data_dir, split="train", list_file=config.list_file,
@@ -67,12 +85,32 @@ def _discover(config):
             "dataset/Sony/short and dataset/Sony/long exist, or train on generated data with "
             "--synthetic."
         )
-    val_pairs = data.discover_pairs(
-        config.data_dir, split="val", exclude_misaligned=config.exclude_misaligned
-    ) if os.path.isdir(os.path.join(config.data_dir, "long")) else []
-    if config.val_max_images:
-        val_pairs = val_pairs[: config.val_max_images]
-    return scenes, val_pairs
+    if config.train_fraction is not None or config.pairs_per_ratio is not None:
+        scenes = data.subset_scenes(scenes, fraction=config.train_fraction,
+                                    pairs_per_ratio=config.pairs_per_ratio, seed=config.seed)
+    return scenes, _validation_pairs(config)
+
+
+def _make_sampler(config, scenes):
+    """The training examples: a `data.TrainSampler` over cached scenes, or simulated on the fly.
+
+    The loop needs of a sampler only `dataset(epoch, batch_size=...)`, `len()`, and for the
+    image dumps `order(epoch)`, `draw(epoch, index, order)` -> (something with `.scene_id`,
+    something with `.ratio`, draw) and `example(epoch, index, order)` -> (input, gt).
+    """
+    if config.simulate_on_the_fly:
+        from sid_tf2.simulation.stream import OnTheFlySampler  # pylint: disable=import-outside-toplevel
+
+        return OnTheFlySampler(
+            config.source_dir, patch_size=config.patch_size, seed=config.seed,
+            examples_per_epoch=config.on_the_fly_examples, noise_model=config.noise_model,
+            profile=config.simulation_profile, scene_size=config.on_the_fly_scene_size,
+        )
+    cache = data.RawCache.for_dataset(config.data_dir, config.cache_dir)
+    return data.TrainSampler(
+        scenes, cache, camera=config.camera, patch_size=config.patch_size, seed=config.seed,
+        progress=config.progress,
+    )
 
 
 def _check_resumable(saved, config, path):
@@ -135,22 +173,25 @@ def train(config, *, log=print):
     result_dir = config.result_dir if chief else worker_result_dir(config.result_dir, strategy)
     os.makedirs(result_dir, exist_ok=True)
 
-    cache = data.RawCache.for_dataset(config.data_dir, config.cache_dir)
-    sampler = data.TrainSampler(
-        scenes, cache, camera=config.camera, patch_size=config.patch_size, seed=config.seed,
-        progress=config.progress,
-    )
+    sampler = _make_sampler(config, scenes)
+    if scenes and (config.train_fraction is not None or config.pairs_per_ratio is not None):
+        counts = data.count_by_ratio(scenes)
+        log(f"training on {sum(counts.values())} pairs of {len(scenes)} scenes "
+            f"({', '.join(f'x{ratio:g}: {n}' for ratio, n in counts.items())})")
+    cache = data.RawCache.for_dataset(config.val_dir or config.data_dir,
+                                      None if config.val_dir else config.cache_dir)
     if val_pairs:  # decode and check now, so a bad validation file stops the run up front
         cache.prepare(val_pairs, progress=config.progress)
 
     with strategy.scope():
         tf.keras.utils.set_random_seed(config.seed)
         model = build_unet(config.camera, config.precision)
+        frozen = finetune.resolve_frozen_layers(config.freeze, model)
         optimizer = make_optimizer(config.learning_rate, config.precision)
-        optimizer.build(trained_variables(model, config.train_deconv))
+        optimizer.build(trained_variables(model, config.train_deconv, frozen))
     step = make_train_step(
         model, optimizer, precision=config.precision, train_deconv=config.train_deconv,
-        jit_compile=config.jit_compile,
+        jit_compile=config.jit_compile, frozen_layers=frozen,
         strategy=None if config.distribute == "none" else strategy,
         global_batch_size=config.batch_size,
     )
@@ -158,14 +199,22 @@ def train(config, *, log=print):
     settings = {key: getattr(config, key) for key in RESUME_KEYS}
     resume_from = latest_checkpoint(result_dir)
     if resume_from:
+        with open(os.path.join(result_dir, "run_settings.json")) as handle:  # before restoring: it
+            _check_resumable(json.load(handle), config, resume_from)  # names the setting that differs
         state = restore_checkpoint(resume_from, model, optimizer)
-        with open(os.path.join(result_dir, "run_settings.json")) as handle:
-            _check_resumable(json.load(handle), config, resume_from)
         log(f"resuming from {resume_from}: next epoch {state.next_epoch}")
     else:
         state = TrainingState(next_epoch=0, seed=config.seed)
         if config.init_checkpoint:
-            log(initialize_from(config.init_checkpoint, model, optimizer))
+            # Surgery changes what the Adam state of a TF1 checkpoint would belong to: weights only then.
+            surgery = bool(config.reinit_last or frozen)
+            log(initialize_from(config.init_checkpoint, model, None if surgery else optimizer))
+            if config.reinit_last:
+                names = finetune.reinitialize_layers(
+                    model, finetune.last_conv_layers(config.reinit_last), seed=config.seed)
+                log(f"re-initialised {', '.join(names)}")
+        if frozen:
+            log(f"frozen: {', '.join(frozen)}")
         with open(os.path.join(result_dir, "run_settings.json"), "w") as handle:
             json.dump({**settings, "config": dataclasses.asdict(config)}, handle, indent=2)
 
@@ -223,4 +272,5 @@ def train(config, *, log=print):
         log(f"trained epochs {first_epoch}..{config.epochs} in "
             f"{format_duration(time.monotonic() - epoch_progress.start)}; loss {losses[0]:.4f} -> "
             f"{losses[-1]:.4f}; weights: {os.path.join(result_dir, 'model.weights.h5')}")
-    return TrainingResult(result_dir, len(losses), losses, validation, state)
+    return TrainingResult(result_dir, len(losses), losses, validation, state, steps_per_epoch,
+                          time.monotonic() - epoch_progress.start)

@@ -40,14 +40,19 @@ def model_precision(model):
     return model.get_layer("g_conv1_1").dtype_policy.name
 
 
-def trained_variables(model, train_deconv=True):
+def trained_variables(model, train_deconv=True, frozen_layers=()):
     """The variables the step updates.
 
     The published model was trained with the four upsampling filters frozen at their random
     initial values (its graph's Adam updates only the g_* variables): `train_deconv=False`
-    reproduces that; True is the later code's behaviour.
+    reproduces that; True is the later code's behaviour. `frozen_layers` names further layers
+    to keep fixed (fine-tuning, see `sid_tf2.training.finetune`): their variables get neither
+    gradients nor optimizer slots.
     """
-    frozen = set() if train_deconv else set(UPSAMPLE_LAYERS)
+    frozen = set(frozen_layers or ()) | (set() if train_deconv else set(UPSAMPLE_LAYERS))
+    unknown = frozen - {layer.name for layer in model.layers}
+    if unknown:
+        raise ValueError(f"No such layer(s) to freeze: {', '.join(sorted(unknown))}.")
     return [v for v in model.trainable_variables if v.path.split("/")[0] not in frozen]
 
 
@@ -71,6 +76,7 @@ def make_train_step(
     jit_compile=False,
     strategy=None,
     global_batch_size=None,
+    frozen_layers=(),
 ):
     """Return `step(input_batch, gt_batch, learning_rate) -> loss`, one compiled Adam step.
 
@@ -80,6 +86,8 @@ def make_train_step(
         mixed_float16). Built here on the trained variables if not built yet.
       precision: "float32", "mixed_float16" or "mixed_bfloat16".
       train_deconv: whether the four upsampling filters are trained.
+      frozen_layers: names of further layers whose variables are not trained (fine-tuning);
+        build the optimizer on `trained_variables(model, train_deconv, frozen_layers)`.
       jit_compile: compile the step with XLA.
       strategy: a `tf.distribute` strategy whose scope built the model and optimizer; the
         step then takes distributed batches and returns the global mean loss.
@@ -102,7 +110,7 @@ def make_train_step(
             "mixed_float16 needs a LossScaleOptimizer (and only it does): use "
             f"make_optimizer(precision={precision!r})."
         )
-    variables = trained_variables(model, train_deconv)
+    variables = trained_variables(model, train_deconv, frozen_layers)
     if not optimizer.built:
         if strategy is None:
             optimizer.build(variables)

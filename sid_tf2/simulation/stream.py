@@ -1,0 +1,201 @@
+"""Training pairs simulated on the fly from a folder of photographs, inside tf.data.
+
+    sampler = OnTheFlySampler(source_dir="my_photos", patch_size=256, seed=0, examples_per_epoch=200)
+    for inputs, gt in sampler.dataset(epoch, batch_size=1):   # [1, 256, 256, 4], [1, 512, 512, 3]
+        ...
+
+Nothing is written to disk. Element `index` of epoch `epoch` draws everything from
+`np.random.default_rng([TAG, seed, epoch, index])`: the photograph, a window of it (at the
+scale of a `scene_size` scene, like the crops of a written synthetic dataset), a mirror flip,
+the camera's colour matrix and white balance, the exposure ratio and the noise parameters. The
+window is unprocessed to a clean 14-bit RGGB mosaic (`unprocess`), its short exposure simulated
+(`simulate_short_exposure`), packed with the original's formula (`pack_bayer`, equal to
+`pack_sony` for RGGB 512/16383) and multiplied by the ratio, clipped at 1: the input.
+
+The ground truth. A written dataset's target is LibRaw's rendering of the long DNG (rawpy,
+as the original), which is too slow per element. Here it is a fast NumPy re-rendering of the
+same clean exposure: the window's linear light (the unprocessing's step 2, before the camera
+matrix and white balance, i.e. a perfect demosaic and colour correction), encoded with rawpy's
+default output gamma (BT.709 curve: power 1/2.222, slope 4.5). Measured on a 256x256 synthetic
+scene it is 31.2 dB from rawpy's rendering of the DNG (the photograph itself is 23.2 dB from it:
+it keeps the tone curve the unprocessing removed). So targets match the written datasets and
+real SID ground truths only approximately: no demosaicking artefacts, no highlight clipping in
+camera space, and slightly different colours where the camera matrix saturates.
+
+The element shapes equal `sid_tf2.data.TrainSampler`'s ([p, p, 4] and [2p, 2p, 3] float32), and
+the sampler has the same interface (`dataset`, `__len__`, `order`, `draw`, `example`), so the
+training loop takes either.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from sid_tf2 import raw as rawlib
+from sid_tf2.simulation import noise as noise_lib
+from sid_tf2.simulation import profiles as profiles_lib
+from sid_tf2.simulation import sources as sources_lib
+from sid_tf2.simulation.unprocess import (inverse_smoothstep, sample_wb_gains, sample_xyz_to_cam, srgb_to_linear,
+                                          unprocess)
+
+STREAM_TAG = 5  # keeps these generators apart from the data layer's streams
+_PHOTO_CACHE_BYTES = 512 * 2**20
+
+
+def rawpy_like_gamma(linear):
+    """LibRaw's default output curve (BT.709: power 1/2.222, linear slope 4.5 below 0.018)."""
+    linear = np.clip(linear, 0.0, 1.0)
+    return np.where(linear < 0.018, 4.5 * linear, 1.099 * np.power(linear, 1.0 / 2.222) - 0.099).astype(np.float32)
+
+
+def render_target(image):
+    """The on-the-fly ground truth of an sRGB window (see the module docstring)."""
+    linear = srgb_to_linear(inverse_smoothstep(image))
+    return np.clip(rawpy_like_gamma(linear), 0.0, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulatedElement:
+    """What element `index` of an epoch drew (the `draw` of the training loop's dumps)."""
+
+    scene_id: int  # the element's index, standing in for a scene id in dump names
+    photo_index: int
+    ratio: float
+
+
+def _window(photo, side, scene_size, rng, max_zoom=1.25):
+    """A random side x side window of `photo` seen at the scale of a scene whose short side is
+    `scene_size` (zoomed in by up to `max_zoom`), mirrored with probability 0.5."""
+    import skimage.transform  # pylint: disable=import-outside-toplevel
+
+    photo_h, photo_w = photo.shape[:2]
+    scale = scene_size / min(photo_h, photo_w) * float(rng.uniform(1.0, max_zoom))
+    crop = int(min(photo_h, photo_w, max(2, round(side / scale))))
+    top = int(rng.integers(0, photo_h - crop + 1))
+    left = int(rng.integers(0, photo_w - crop + 1))
+    window = photo[top:top + crop, left:left + crop]
+    if rng.random() < 0.5:
+        window = window[:, ::-1]
+    if crop != side:
+        window = skimage.transform.resize(window, (side, side, 3), order=1, mode="edge",
+                                          anti_aliasing=crop > side, preserve_range=True)
+    return np.clip(np.asarray(window, dtype=np.float32), 0.0, 1.0)
+
+
+class OnTheFlySampler:
+    """Simulated (input, gt) training pairs from photographs, generated per element.
+
+    Args:
+      source_dir: a folder of photographs (recursive); None: scikit-image's bundled ones.
+      photo_paths: an explicit list of photographs instead (e.g. a subset).
+      patch_size: side of the packed input patch (the ground truth is twice that).
+      seed: non-negative integer; with (epoch, index) it fixes every element.
+      examples_per_epoch: elements per epoch (an epoch has no natural length here).
+      noise_model: "physics" or "poisson_gaussian"; profile: a camera profile name.
+      ratios: "fixed" (100, 250, 300) or "uniform" in [100, 300].
+      scene_size: the short side of the scene a window is cut from (a photograph is seen at
+        this scale, as a written dataset's scenes of that size would be).
+    """
+
+    camera = "sony"
+    channels = 4
+    block = 2
+
+    def __init__(self, source_dir=None, *, photo_paths=None, patch_size=512, seed=0, examples_per_epoch=64,
+                 noise_model="physics", profile="sony_a7s2", ratios="fixed", scene_size=1024):
+        if photo_paths is None:
+            photo_paths = (sources_lib.default_photo_paths() if source_dir is None
+                           else sources_lib.list_photo_paths(source_dir))
+        self.photo_paths = [str(path) for path in photo_paths]
+        if not self.photo_paths:
+            raise ValueError(f"No photographs in {source_dir or 'the scikit-image data folder'}.")
+        self.patch_size = int(patch_size)
+        self.seed = int(seed)
+        self.examples_per_epoch = int(examples_per_epoch)
+        self.scene_size = int(scene_size)
+        if self.patch_size < 2 or self.seed < 0 or self.examples_per_epoch < 1:
+            raise ValueError("patch_size >= 2, seed >= 0 and examples_per_epoch >= 1 are required.")
+        if noise_model not in noise_lib.NOISE_MODELS:
+            raise ValueError(f"noise_model must be one of {noise_lib.NOISE_MODELS}, not {noise_model!r}.")
+        if ratios not in noise_lib.RATIO_MODES:
+            raise ValueError(f"ratios must be one of {noise_lib.RATIO_MODES}, not {ratios!r}.")
+        self.noise_model, self.ratios = noise_model, ratios
+        self.profile = profiles_lib.get_profile(profile)
+        self._photos, self._cached_bytes = {}, 0
+        self._photo(0)  # fail now, naming the file, if the first photograph is unreadable
+
+    def __len__(self):
+        return self.examples_per_epoch
+
+    def _photo(self, index):
+        photo = self._photos.get(index)
+        if photo is None:
+            photo = sources_lib.read_photo(self.photo_paths[index])
+            if self._cached_bytes + photo.nbytes <= _PHOTO_CACHE_BYTES:
+                self._photos[index] = photo
+                self._cached_bytes += photo.nbytes
+        return photo
+
+    def _rng(self, epoch, index):
+        return np.random.default_rng([STREAM_TAG, self.seed, int(epoch), int(index)])
+
+    def order(self, epoch):
+        """Elements are independent draws, so an epoch visits them in index order."""
+        del epoch
+        return np.arange(self.examples_per_epoch)
+
+    def _choices(self, rng):
+        photo_index = int(rng.integers(len(self.photo_paths)))
+        ratio = noise_lib.sample_ratio(rng, self.ratios)
+        return photo_index, ratio
+
+    def draw(self, epoch, index, order=None):
+        """(element, element, element): what the loop's dumps need (`.scene_id`, `.ratio`)."""
+        del order
+        photo_index, ratio = self._choices(self._rng(epoch, index))
+        element = SimulatedElement(int(index), photo_index, ratio)
+        return element, element, element
+
+    def example(self, epoch, index, order=None):
+        """(input [p, p, 4], gt [2p, 2p, 3]) float32 of element `index` of epoch `epoch`."""
+        del order
+        rng = self._rng(epoch, index)
+        photo_index, ratio = self._choices(rng)
+        side = 2 * self.patch_size
+        image = _window(self._photo(photo_index), side, self.scene_size, rng)
+        profile = self.profile
+        xyz_to_cam = sample_xyz_to_cam(rng, profile)
+        gains = sample_wb_gains(rng, profile)
+        long_mosaic, _ = unprocess(image, xyz_to_cam=xyz_to_cam, wb_gains=gains,
+                                   black_level=profile.black_level, white_level=profile.white_level)
+        params = noise_lib.sample_noise_params(rng, self.noise_model, profile)
+        short = noise_lib.simulate_short_exposure(long_mosaic, ratio, params, rng,
+                                                  black_level=profile.black_level, white_level=profile.white_level)
+        packed = rawlib.pack_bayer(short, profile.black_level, profile.white_level, pattern="RGGB")
+        inputs = np.minimum(packed.astype(np.float32) * np.float32(ratio), np.float32(1.0))
+        return np.ascontiguousarray(inputs), render_target(image)
+
+    def dataset(self, epoch, *, batch_size=1, drop_remainder=False, num_parallel_calls=tf.data.AUTOTUNE,
+                prefetch=tf.data.AUTOTUNE):
+        """One epoch as a tf.data.Dataset of (input, gt) float32 batches, deterministic."""
+        epoch = int(epoch)
+        if epoch < 0:
+            raise ValueError(f"epoch must be non-negative, got {epoch}.")
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}.")
+        p = self.patch_size
+
+        def map_fn(index):
+            inputs, gt = tf.numpy_function(lambda i: self.example(epoch, int(i)), [index],
+                                           [tf.float32, tf.float32], stateful=False)
+            inputs.set_shape([p, p, self.channels])
+            gt.set_shape([2 * p, 2 * p, 3])
+            return inputs, gt
+
+        dataset = tf.data.Dataset.range(self.examples_per_epoch)
+        dataset = dataset.map(map_fn, num_parallel_calls=num_parallel_calls, deterministic=True)
+        dataset = dataset.batch(int(batch_size), drop_remainder=drop_remainder)
+        if prefetch:
+            dataset = dataset.prefetch(prefetch)
+        return dataset
