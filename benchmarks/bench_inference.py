@@ -257,7 +257,7 @@ def report(args, info, peaks, flops, configs, results, quality, worst, memory_re
         ])
     print(common.markdown_table(
         ["config", "warm-up s", "median s", "min-max s", "speed-up vs original (of minima)", "GFLOP/s (frame)",
-         "of dtype peak (computed)", "PSNR dB vs float32", "max abs diff"], rows))
+         "of peak (computed)", "PSNR dB vs float32", "max abs diff"], rows))
     if memory_results:
         print("\nPeak resident memory, each configuration in its own process (one inference):\n")
         rows = []

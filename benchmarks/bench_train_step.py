@@ -138,7 +138,7 @@ def report(args, info, peaks, flops, configs, results, description):
         ])
     print(common.markdown_table(
         ["config", "warm-up s", "median s/step", "min-max s", "speed-up vs original (of minima)", "GFLOP/s",
-         "of dtype peak", "loss step 1", f"loss step {steps}", "max abs loss diff vs original"], rows))
+         "of peak", "loss step 1", f"loss step {steps}", "max abs loss diff vs original"], rows))
     print("\nLosses per step (same start, same patches):\n")
     print(common.markdown_table(["config"] + [f"step {i + 1}" for i in range(steps)],
                                 [[name] + [f"{v:.6f}" for v in results[name]["values"]] for name in configs]))

@@ -289,37 +289,39 @@ def peak_throughput(dtypes=("float32", "bfloat16"), matmul_size=4096, conv_shape
     """Measured GFLOP/s of a square matmul and of a 3x3 SAME convolution per dtype.
 
     The matmul is `matmul_size`^3 multiply-adds (2 FLOPs each); the convolution maps
-    `conv_shape` (N, H, W, C) to C channels. Both run in a `tf.function` on the default device
-    (the GPU if there is one); the best of `repeats` runs after one warm-up (a peak: other
-    load on the machine only ever slows a run down).
+    `conv_shape` (N, H, W, C) to C channels. Each runs in a `tf.function` on the default device
+    (the GPU if there is one). All probes are timed interleaved (one warm-up round, then
+    `repeats` rounds) and each keeps its best run: a peak, since other load on the machine only
+    ever slows a run down.
 
     Returns {dtype: {"matmul": GFLOP/s, "conv": GFLOP/s, "best": GFLOP/s}}.
     """
     import tensorflow as tf
 
-    results = {}
     n = int(matmul_size)
     batch, height, width, channels = conv_shape
-    for name in dtypes:
-        dtype = tf.as_dtype(name)
-        a = tf.cast(tf.random.stateless_normal([n, n], seed=[1, 2]), dtype)
-        b = tf.cast(tf.random.stateless_normal([n, n], seed=[3, 4]), dtype)
-        x = tf.cast(tf.random.stateless_uniform(conv_shape, seed=[5, 6]), dtype)
-        w = tf.cast(tf.random.stateless_normal([3, 3, channels, channels], seed=[7, 8]) * 0.02, dtype)
+    flops = {"matmul": 2.0 * n**3, "conv": 2.0 * batch * height * width * 9 * channels * channels}
+    a32 = tf.random.stateless_normal([n, n], seed=[1, 2])
+    b32 = tf.random.stateless_normal([n, n], seed=[3, 4])
+    x32 = tf.random.stateless_uniform(conv_shape, seed=[5, 6])
+    w32 = tf.random.stateless_normal([3, 3, channels, channels], seed=[7, 8]) * 0.02
+
+    def probes(dtype):
+        a, b, x, w = (tf.cast(t, dtype) for t in (a32, b32, x32, w32))
         # A scalar result forces completion without copying the whole output to the host.
         matmul = tf.function(lambda: tf.reduce_sum(tf.cast(tf.linalg.matmul(a, b)[:1, :1], tf.float32)))
         conv = tf.function(lambda: tf.reduce_sum(tf.cast(tf.nn.conv2d(x, w, 1, "SAME")[:, :1, :1, :1],
                                                          tf.float32)))
-        flops = {"matmul": 2.0 * n**3, "conv": 2.0 * batch * height * width * 9 * channels * channels}
-        entry = {}
-        for probe, fn in (("matmul", matmul), ("conv", conv)):
-            fn().numpy()
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                fn().numpy()
-                times.append(time.perf_counter() - start)
-            entry[probe] = flops[probe] / min(times) / 1e9  # a peak: the best run
+        return {"matmul": lambda i: matmul().numpy(), "conv": lambda i: conv().numpy()}
+
+    calls = {}
+    for name in dtypes:
+        for probe, call in probes(tf.as_dtype(name)).items():
+            calls[(name, probe)] = call
+    timed = interleaved(calls, warmup=1, repeats=repeats, log=None)
+    results = {}
+    for name in dtypes:
+        entry = {probe: flops[probe] / min(timed[(name, probe)]["times"]) / 1e9 for probe in ("matmul", "conv")}
         entry["best"] = max(entry["matmul"], entry["conv"])
         results[name] = entry
         if log:
@@ -337,9 +339,18 @@ PRECISION_DTYPE = {"float32": "float32", "original": "float32", "mixed_bfloat16"
 
 
 def peak_for(precision, peaks):
-    """The measured peak GFLOP/s that bounds a precision (its compute dtype), or None."""
-    entry = peaks.get(PRECISION_DTYPE.get(precision, precision)) if peaks else None
-    return entry["best"] if entry else None
+    """The measured peak GFLOP/s that bounds a precision, or None.
+
+    float32: the float32 peak. A mixed precision may compute in its 16-bit dtype or in float32
+    (XLA on CPU, for one, turns bfloat16 and float16 convolutions into float32 ones), so its
+    limit is the larger of the two peaks: on a GPU with tensor cores the 16-bit one, on a CPU
+    without native 16-bit arithmetic the float32 one.
+    """
+    if not peaks:
+        return None
+    dtype = PRECISION_DTYPE.get(precision, precision)
+    candidates = [peaks[name]["best"] for name in {dtype, "float32"} if name in peaks]
+    return max(candidates) if candidates else None
 
 
 def unet_forward_flops(height, width, camera="sony", batch=1):
