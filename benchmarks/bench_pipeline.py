@@ -11,8 +11,9 @@ one process (A, B, C, A, B, C, ... after `warmup` rounds):
   A  pipeline: `--epochs_per_round` epochs of `TrainSampler.dataset(epoch)` (patch 512, batch 1,
      AUTOTUNE parallelism and prefetch, a new dataset per epoch as the training loop builds
      them), consumed as fast as possible: patches/s and process CPU ms per patch;
-  B  step: one `make_train_step` float32 step on a fixed in-memory batch of the same size:
-     the rate at which training consumes patches (steps/s, batch 1);
+  B  step: one `make_train_step` float32 step (library defaults: all variables trained, no
+     XLA) on a fixed in-memory batch of the same size: the rate at which training consumes
+     patches (steps/s, batch 1);
   C  fed step (unless --no_fed): `--fed_steps` steps of the same training step fed straight from
      a fresh epoch of the pipeline, i.e. the real loop, where the pipeline's threads share the
      cores with the step: seconds per step, and its overhead over B.

@@ -66,11 +66,19 @@ def onednn_enabled():
 
 
 def gpu_names():
-    """Names of the GPUs TensorFlow sees (empty on a CPU-only machine)."""
+    """Names of the GPUs TensorFlow sees (empty on a CPU-only machine).
+
+    Also turns on memory growth for each (when called before the GPU is initialised, as the
+    scripts do), so that the original's TF1 session and the port can share a GPU.
+    """
     import tensorflow as tf
 
     names = []
     for device in tf.config.list_physical_devices("GPU"):
+        try:  # the TF1 session and TF2 share the device: let both allocate as they go
+            tf.config.experimental.set_memory_growth(device, True)
+        except (RuntimeError, ValueError):
+            pass  # already initialised
         try:
             details = tf.config.experimental.get_device_details(device)
         except Exception:  # noqa: BLE001 - details are optional
