@@ -15,7 +15,8 @@ Configurations (`--configs`, comma-separated):
                 else the tf_slim rebuild (parity_tests/tf1_reference.py)
   <precision>[+xla][+tiled]
                 `make_predictor` with precision float32, mixed_bfloat16 or mixed_float16,
-                `+xla` for jit_compile=True, `+tiled` for tile_size/tile_overlap (512/128)
+                `+xla` for jit_compile=True, `+tiled` for tiles of at most --tile (512) packed
+                pixels with --overlap (128), `+tiledSIZE` for tiles of at most SIZE
 
 1. Wall time: after `warmup` rounds, `repeats` rounds run each configuration once in turn
    (A, B, C, A, B, C, ...) in this process; medians, and the original's median divided by each
@@ -35,6 +36,7 @@ weights give near-constant outputs that any precision reproduces).
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -45,18 +47,24 @@ import common  # noqa: E402  (puts the repository root on sys.path)
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 PORT_CONFIGS = tuple(f"{p}{x}{t}" for p in PRECISIONS for x in ("", "+xla") for t in ("", "+tiled"))
+CONFIG_PATTERN = re.compile(r"(float32|mixed_bfloat16|mixed_float16)(\+xla)?(\+tiled(\d+)?)?")
 ALL_CONFIGS = ("original",) + PORT_CONFIGS
 FULL_FRAME = (1424, 2128)
 SMALL_FRAME = (352, 528)
 REFERENCE = "float32"  # PSNR is measured against this configuration's output
 
 
-def parse_config(name):
-    """'mixed_bfloat16+xla+tiled' -> ('mixed_bfloat16', True, True)."""
-    if name not in ALL_CONFIGS:
-        raise SystemExit(f"unknown config {name!r}: expected some of {', '.join(ALL_CONFIGS)}")
-    parts = name.split("+")
-    return parts[0], "xla" in parts, "tiled" in parts
+def parse_config(name, default_tile):
+    """'mixed_bfloat16+xla+tiled' -> ('mixed_bfloat16', True, default_tile);
+    'float32+tiled640' -> ('float32', False, 640); 'float32' and 'original' -> tile None."""
+    if name == "original":
+        return "float32", False, None
+    match = CONFIG_PATTERN.fullmatch(name)
+    if not match:
+        raise SystemExit(f"unknown config {name!r}: expected original or "
+                         "<precision>[+xla][+tiled[SIZE]], precision one of " + ", ".join(PRECISIONS))
+    precision, xla, tiled, size = match.groups()
+    return precision, bool(xla), (int(size) if size else default_tile) if tiled else None
 
 
 def frame(args):
@@ -83,22 +91,31 @@ def make_call(name, model, args, work_dir):
         return graph.forward, description
     from sid_tf2.inference import make_predictor
 
-    precision, jit, tiled = parse_config(name)
-    predictor = make_predictor(model, precision=precision, jit_compile=jit,
-                               tile_size=args.tile if tiled else None, tile_overlap=args.overlap)
+    precision, jit, tile = parse_config(name, args.tile)
+    predictor = make_predictor(model, precision=precision, jit_compile=jit, tile_size=tile,
+                               tile_overlap=args.overlap)
     return predictor, None
 
 
-def tiled_compute_factor(args):
-    """Pixels the tiles compute over the frame's pixels (overlaps are computed twice)."""
-    try:
-        from sid_tf2.inference import _tile_spans
-    except ImportError:
-        return None
-    rows = _tile_spans(args.height, args.tile, args.overlap)
-    cols = _tile_spans(args.width, args.tile, args.overlap)
+def tiled_compute_factor(args, tile):
+    """Pixels the tiles compute over the frame's pixels (overlaps are computed twice); 1 whole."""
+    if tile is None:
+        return 1.0
+    from sid_tf2.inference import tile_spans
+
+    rows = tile_spans(args.height, tile, args.overlap)
+    cols = tile_spans(args.width, tile, args.overlap)
     area = sum((y1 - y0) * (x1 - x0) for y0, y1 in rows for x0, x1 in cols)
     return area / (args.height * args.width)
+
+
+def tile_layout(args, tile):
+    """'3x4 tiles of 560x640' for the frame."""
+    from sid_tf2.inference import tile_spans
+
+    rows = tile_spans(args.height, tile, args.overlap)
+    cols = tile_spans(args.width, tile, args.overlap)
+    return (f"{len(rows)}x{len(cols)} tiles of {rows[0][1] - rows[0][0]}x{cols[0][1] - cols[0][0]}")
 
 
 def child(args):
@@ -172,7 +189,7 @@ def main():
     memory = configs if args.memory_configs is None else (
         [] if args.memory_configs == "none" else [n.strip() for n in args.memory_configs.split(",") if n.strip()])
     for name in configs + memory:
-        parse_config(name)
+        parse_config(name, args.tile)
 
     import numpy as np
 
@@ -231,10 +248,14 @@ def psnr_text(value):
 def report(args, info, peaks, flops, configs, results, quality, worst, memory_results, description):
     common.print_header(f"Inference, packed {args.height}x{args.width} -> "
                         f"{2 * args.height}x{2 * args.width}x3", info)
-    factor = tiled_compute_factor(args)
+    tiles = sorted({tile for name in configs + list(memory_results)
+                    for tile in [parse_config(name, args.tile)[2]] if tile})
+    layouts = "; ".join(f"tiles of at most {tile} with overlap {args.overlap}: {tile_layout(args, tile)}, "
+                        f"computing {tiled_compute_factor(args, tile):.2f}x the frame's pixels"
+                        for tile in tiles)
     print(f"Original: {description or 'not timed'}. Weights: {args.weights or f'random (seed {args.seed})'}. "
-          f"Forward FLOPs per frame: {flops / 1e9:.0f} GFLOP (analytic). Tiles {args.tile}/{args.overlap} "
-          f"compute {factor:.2f}x the frame's pixels. {args.warmup} warm-up + {args.repeats} interleaved "
+          f"Forward FLOPs per frame: {flops / 1e9:.0f} GFLOP (analytic). {layouts or 'No tiles'}. "
+          f"{args.warmup} warm-up + {args.repeats} interleaved "
           "rounds; medians. PSNR against the port's float32 whole-image output, clipped to [0, 1], "
           "data range 1.\n")
     if peaks:
@@ -245,14 +266,14 @@ def report(args, info, peaks, flops, configs, results, quality, worst, memory_re
     rows = []
     for name in configs:
         entry = results[name]
-        precision, _, tiled = parse_config(name)
+        precision, _, tile = parse_config(name, args.tile)
         seconds = entry["median"]
         gflops = flops / seconds / 1e9
         peak = common.peak_for(precision, peaks)
         rows.append([
             name, f"{sum(entry['first']):.1f}", f"{seconds:.2f}", common.spread(entry["times"]),
             f"{base / seconds:.2f}x ({base_best / min(entry['times']):.2f}x)" if base else "-", f"{gflops:.1f}",
-            f"{100 * gflops * (factor if tiled else 1) / peak:.0f} %" if peak else "-",
+            f"{100 * gflops * tiled_compute_factor(args, tile) / peak:.0f} %" if peak else "-",
             psnr_text(quality[name]), f"{worst[name]:.2e}",
         ])
     print(common.markdown_table(

@@ -2,7 +2,8 @@
 
 A packed Sony frame is 1424 x 2128 x 4; the network's first activations at that size are about
 390 MB each, and whole-image inference peaks at several GB. Tiling runs the network on
-overlapping `tile_size` squares and blends them with linear ramps across the overlaps. Tile
+overlapping tiles of at most `tile_size` packed pixels a side, fitted to the image so that as
+little as possible is computed twice, and blends them with linear ramps across the overlaps. Tile
 origins are multiples of 16, the network's total down-sampling, so every tile sees the same
 pooling grid as the whole image and differs from it only through the missing context at its
 edges, which the overlap hides.
@@ -32,39 +33,69 @@ def _with_precision(model, precision):
     return copy
 
 
-def _tile_spans(size, tile, overlap):
-    """(start, end) of tiles covering [0, size): aligned starts, neighbours sharing at least
-    `overlap` samples, and the last tile running to the border (up to 15 samples longer than
-    `tile`), so that it sees the image's own bottom/right edge exactly as the whole image does."""
-    if size <= tile:
+def tile_spans(size, tile, overlap):
+    """(start, end) of the tiles covering [0, size) along one axis.
+
+    As few tiles as cover `size` with at most `tile` samples each and neighbours sharing at
+    least `overlap`, all of one length: the shortest multiple of 16 that covers `size` with
+    that many tiles. A 1424-sample axis with tile 512 / overlap 128 takes 4 tiles of 464, not
+    4 of 512, so less is computed twice, and every tile has the same shape, so XLA compiles
+    once. Starts are multiples of 16, spread evenly; the last tile runs to the border (up to
+    15 samples longer when `size` is not a multiple of 16) so that it sees the image's own
+    bottom/right edge exactly as the whole image does.
+    """
+    covered = size // ALIGNMENT * ALIGNMENT  # the last tile's 0-15 extra samples cover the rest
+    if covered <= tile:
         return [(0, size)]
-    last = (size - tile) // ALIGNMENT * ALIGNMENT
-    starts = list(range(0, last, tile - overlap))
-    return [(start, start + tile) for start in starts] + [(last, size)]
+    count = -(-(covered - overlap) // (tile - overlap))
+    length = -(-(covered + (count - 1) * overlap) // count)
+    length = -(-length // ALIGNMENT) * ALIGNMENT  # <= tile, since tile is a multiple of 16
+    last = covered - length
+    step, extra = divmod(last // ALIGNMENT, count - 1)  # gaps of step or step + 1 units of 16
+    starts = [0]
+    for gap in range(count - 1):
+        starts.append(starts[-1] + (step + (gap < extra)) * ALIGNMENT)
+    return [(start, start + length) for start in starts[:-1]] + [(last, size)]
 
 
-def _blend_weights(length, fade_start, fade_end, overlap):
-    """Per-sample weights of a tile along one axis.
+def _fade_in(overlap):
+    """Weights of the tile that starts inside an overlap of `overlap` samples.
 
     A tile's outputs are least like the whole image's within a few dozen samples of its edges,
-    where its zero padding replaces real context. Across an overlap each tile therefore keeps
-    weight 1 on its inner 3/8, hands over linearly in the middle 1/4, and gives nothing to its
-    outer 3/8: the pair's weights add up to 1 and no edge sample of either tile is used. At the
-    image border there is no neighbour and no fade.
+    where its zero padding replaces real context. Across an overlap each tile therefore gives
+    nothing to its outer 3/8, hands over linearly in the middle 1/4 and keeps weight 1 on its
+    inner 3/8; the neighbour's weights are the mirror image, so the pair adds up to 1 and no
+    edge sample of either tile is used.
     """
     ramp = max(overlap // 4, 1)
     margin = (overlap - ramp) // 2
-    profile = np.concatenate([
+    return np.concatenate([
         np.zeros(margin, np.float32),
         np.linspace(0.0, 1.0, ramp + 2, dtype=np.float32)[1:-1],
         np.ones(overlap - margin - ramp, np.float32),
     ])
+
+
+def _blend_weights(length, overlap_before, overlap_after):
+    """Per-sample weights of a tile along one axis, given how much it shares with each
+    neighbour (0 at the image border: no neighbour, no fade)."""
     weights = np.ones(length, np.float32)
-    if overlap and fade_start:
-        weights[:overlap] = profile
-    if overlap and fade_end:
-        weights[-overlap:] = np.minimum(weights[-overlap:], profile[::-1])
+    if overlap_before:
+        weights[:overlap_before] = _fade_in(overlap_before)
+    if overlap_after:
+        weights[-overlap_after:] = np.minimum(weights[-overlap_after:], _fade_in(overlap_after)[::-1])
     return weights
+
+
+def _axis_weights(spans, block):
+    """(start, end, weights) per tile along one axis, in output samples (`block` per packed)."""
+    result = []
+    for index, (start, end) in enumerate(spans):
+        before = spans[index - 1][1] - start if index else 0
+        after = end - spans[index + 1][0] if index + 1 < len(spans) else 0
+        result.append((block * start, block * end,
+                       _blend_weights(block * (end - start), block * before, block * after)))
+    return result
 
 
 class Predictor:
@@ -79,9 +110,10 @@ class Predictor:
         if tile_size is not None:
             if tile_size % ALIGNMENT or tile_size <= 0:
                 raise ValueError(f"tile_size must be a positive multiple of {ALIGNMENT}, got {tile_size}.")
-            if not 0 <= tile_overlap < tile_size or tile_overlap % ALIGNMENT:
+            if not 0 <= 2 * tile_overlap <= tile_size or tile_overlap % ALIGNMENT:
                 raise ValueError(
-                    f"tile_overlap must be a multiple of {ALIGNMENT} below tile_size, got {tile_overlap}."
+                    f"tile_overlap must be a multiple of {ALIGNMENT} of at most half tile_size "
+                    f"({tile_size}), got {tile_overlap}."
                 )
         signature = [tf.TensorSpec([None, None, None, self.model.input_shape[-1]], tf.float32)]
         self._run = tf.function(
@@ -93,23 +125,23 @@ class Predictor:
         packed = np.asarray(packed, np.float32)
         if packed.ndim != 4:
             raise ValueError(f"expected a packed batch [N, H, W, C], got shape {packed.shape}.")
-        if self.tile_size is None or max(packed.shape[1:3]) <= self.tile_size + ALIGNMENT:
+        if self.tile_size is None or max(packed.shape[1:3]) < self.tile_size + ALIGNMENT:
             return self._run(packed).numpy()
         return self._tiled(packed)
 
     def _tiled(self, packed):
         n, height, width, _ = packed.shape
-        b, overlap = self.block, self.tile_overlap
+        b = self.block
+        rows = tile_spans(height, self.tile_size, self.tile_overlap)
+        cols = tile_spans(width, self.tile_size, self.tile_overlap)
         output = np.zeros((n, b * height, b * width, 3), np.float32)
         total = np.zeros((1, b * height, b * width, 1), np.float32)
-        for y0, y1 in _tile_spans(height, self.tile_size, overlap):
-            wy = _blend_weights(b * (y1 - y0), y0 > 0, y1 < height, b * overlap)
-            for x0, x1 in _tile_spans(width, self.tile_size, overlap):
-                wx = _blend_weights(b * (x1 - x0), x0 > 0, x1 < width, b * overlap)
+        for (y0, y1), (oy0, oy1, wy) in zip(rows, _axis_weights(rows, b)):
+            for (x0, x1), (ox0, ox1, wx) in zip(cols, _axis_weights(cols, b)):
                 weight = (wy[:, None] * wx[None, :])[None, :, :, None]
                 result = self._run(packed[:, y0:y1, x0:x1]).numpy()
-                output[:, b * y0:b * y1, b * x0:b * x1] += result * weight
-                total[:, b * y0:b * y1, b * x0:b * x1] += weight
+                output[:, oy0:oy1, ox0:ox1] += result * weight
+                total[:, oy0:oy1, ox0:ox1] += weight
         return output / total
 
 
@@ -121,9 +153,10 @@ def make_predictor(model, *, precision="float32", jit_compile=False, tile_size=N
       model: a `build_unet` model (any precision; its weights are used).
       precision: "float32" (faithful), "mixed_bfloat16" or "mixed_float16".
       jit_compile: compile with XLA (one compilation per input size).
-      tile_size: None for whole-image inference, else the side of square tiles in packed
-        pixels (a multiple of 16) for a fixed memory budget.
-      tile_overlap: packed pixels shared by neighbouring tiles and blended linearly.
+      tile_size: None for whole-image inference, else the largest tile side in packed pixels
+        (a multiple of 16): a memory budget. Tiles are fitted to the image (`tile_spans`).
+      tile_overlap: packed pixels at least shared by neighbouring tiles and blended linearly
+        (a multiple of 16, at most half of tile_size).
     """
     return Predictor(model, precision=precision, jit_compile=jit_compile, tile_size=tile_size,
                      tile_overlap=tile_overlap)

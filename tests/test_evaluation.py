@@ -66,7 +66,7 @@ def test_tile_settings_are_checked():
     model = sid_tf2.build_unet("sony")
     with pytest.raises(ValueError, match="multiple of 16"):
         make_predictor(model, tile_size=100)
-    with pytest.raises(ValueError, match="below tile_size"):
+    with pytest.raises(ValueError, match="at most half tile_size"):
         make_predictor(model, tile_size=128, tile_overlap=128)
 
 
