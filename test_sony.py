@@ -7,11 +7,16 @@
 
 Writes result_dir/final/<id>_00_<ratio>_{out,gt,scale}.png as the original did, and
 metrics.csv / metrics.json (PSNR and SSIM on the saved 8-bit images, data range 255).
+By default the network runs with the fastest settings for this machine (on a CPU without
+native 16-bit arithmetic: float32 with XLA, whose full-frame output equalled the original
+graph's bit for bit in benchmarks/RESULTS.md); --faithful computes as the original graph did.
 """
 
 import sys
 
 from absl import app, flags, logging
+
+from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", None, "A TF1 checkpoint (prefix or directory, e.g. the "
@@ -28,12 +33,10 @@ flags.DEFINE_string("list_file", None, "The pair list for --protocol=all (e.g. "
                     "dataset/Sony_test_list.txt; a synthetic dataset's test_list.txt by default).")
 flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 and 10172, as the "
                   "authors advise for metrics.")
-flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
-                  "float32 is the faithful path.")
+define_speed_flags()  # --precision, --jit_compile, --faithful
 flags.DEFINE_integer("tile_size", 0, "Run in overlapping tiles of this many packed pixels "
                      "(a multiple of 16) to bound memory; 0: whole images.", lower_bound=0)
 flags.DEFINE_integer("tile_overlap", 128, "Packed pixels shared by neighbouring tiles.", lower_bound=0)
-flags.DEFINE_bool("jit_compile", False, "Compile inference with XLA.")
 flags.DEFINE_string("cache_dir", None, "Where decoded raw files are cached (default DATA_DIR/.cache).")
 flags.DEFINE_bool("synthetic", False, "Evaluate on the synthetic dataset that "
                   "`train_sony.py --synthetic` generates.")
@@ -61,10 +64,18 @@ def main(argv):
 
     data_dir, result_dir, checkpoint, list_file = _defaults()
     try:
+        speed = speed_settings_from_flags()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"speed settings: {speed.reason}", flush=True)
+    if speed.warning:
+        print(f"warning: {speed.warning}", file=sys.stderr)
+    try:
         pairs = select_pairs(data_dir, FLAGS.protocol, list_file, FLAGS.exclude_misaligned)
         model, camera = load_model_weights(checkpoint, camera=FLAGS.camera)
         predictor = make_predictor(
-            model, precision=FLAGS.precision, jit_compile=FLAGS.jit_compile,
+            model, precision=speed.precision, jit_compile=speed.jit_compile,
             tile_size=FLAGS.tile_size or None, tile_overlap=FLAGS.tile_overlap,
         )
         evaluate(
@@ -72,7 +83,8 @@ def main(argv):
             camera=camera,
             info={"protocol": FLAGS.protocol, "checkpoint": checkpoint, "data_dir": data_dir,
                   "list_file": list_file, "exclude_misaligned": FLAGS.exclude_misaligned,
-                  "precision": FLAGS.precision, "tile_size": FLAGS.tile_size or None},
+                  "precision": speed.precision, "jit_compile": speed.jit_compile,
+                  "tile_size": FLAGS.tile_size or None},
         )
     except (WeightsError, DatasetError, RawFileError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -7,13 +7,17 @@
     python train_sony.py --init_checkpoint=./result_pretrain/ --pairs_per_ratio=4 --reinit_last=1 \
         --freeze=encoder --learning_rate=2e-5 --epochs=200 --lr_drop_epoch=150 --result_dir=./result_finetune/
 
-Running the same command again resumes from the newest checkpoint in --result_dir.
+Running the same command again resumes from the newest checkpoint in --result_dir. By default
+the step runs with the fastest settings for this machine (float32 with XLA on a CPU without
+native 16-bit arithmetic); --faithful computes exactly as the original graph did.
 """
 
 import os
 import sys
 
 from absl import app, flags, logging
+
+from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string(
@@ -29,9 +33,7 @@ flags.DEFINE_integer("batch_size", 1, "Global batch size (summed over replicas).
 flags.DEFINE_integer("save_freq", 500, "Write image dumps every this many epochs.", lower_bound=1)
 flags.DEFINE_float("learning_rate", 1e-4, "Learning rate up to --lr_drop_epoch, a tenth after.")
 flags.DEFINE_integer("lr_drop_epoch", 2000, "Last epoch at the full learning rate.")
-flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
-                  "float32 is the faithful path; mixed_bfloat16 uses AMX/tensor cores.")
-flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
+define_speed_flags()  # --precision, --jit_compile, --faithful
 flags.DEFINE_bool("train_deconv", True, "Train the four upsampling filters (False: frozen, as "
                   "the published model was trained).")
 flags.DEFINE_integer("seed", 0, "Seed of the initial weights and of every crop and order.")
@@ -86,6 +88,11 @@ def main(argv):
     from sid_tf2.training import TrainConfig, TrainingError, train
 
     data_dir, result_dir = _defaults()
+    try:  # a contradiction with --faithful is a usage error; auto is resolved by train()
+        speed = speed_settings_from_flags() if FLAGS.faithful else None
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if FLAGS.synthetic and FLAGS.simulate_on_the_fly:
         print("error: --synthetic writes a dataset; --simulate_on_the_fly makes pairs without one: "
               "choose one.", file=sys.stderr)
@@ -106,7 +113,8 @@ def main(argv):
         data_dir=data_dir, result_dir=result_dir, camera=FLAGS.camera, epochs=FLAGS.epochs,
         patch_size=FLAGS.patch_size, batch_size=FLAGS.batch_size, save_freq=FLAGS.save_freq,
         learning_rate=FLAGS.learning_rate, lr_drop_epoch=FLAGS.lr_drop_epoch,
-        precision=FLAGS.precision, jit_compile=FLAGS.jit_compile,
+        precision=speed.precision if speed else FLAGS.precision,
+        jit_compile=speed.jit_compile if speed else FLAGS.jit_compile,
         train_deconv=FLAGS.train_deconv, seed=FLAGS.seed, val_freq=FLAGS.val_freq,
         val_max_images=FLAGS.val_max_images, init_checkpoint=FLAGS.init_checkpoint,
         distribute=FLAGS.distribute, list_file=FLAGS.list_file, cache_dir=FLAGS.cache_dir,

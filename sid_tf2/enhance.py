@@ -77,10 +77,10 @@ from sid_tf2.dng import read_tiff_exposure_time
 from sid_tf2.images import write_image
 from sid_tf2.inference import ALIGNMENT, DEFAULT_TILE_OVERLAP, make_predictor
 from sid_tf2.metrics import to_uint8
-from sid_tf2.model import PRECISIONS
 from sid_tf2.progress import format_duration
 from sid_tf2.raw import MAX_RATIO, RawFileError, pack_bayer, pack_xtrans, read_raw
 from sid_tf2.raw import render_ground_truth
+from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 from sid_tf2.weights import WeightsError, load_model_weights
 
 __all__ = [
@@ -420,8 +420,7 @@ def define_flags(flag_values=None):
                       "simple scaling beside the network output.", **define)
     flags.DEFINE_bool("orient", True, "Turn outputs upright by the file's orientation tag.",
                       **define)
-    flags.DEFINE_enum("precision", "float32", list(PRECISIONS), "Compute precision "
-                      "(float32 is the faithful path).", **define)
+    define_speed_flags(values)  # --precision, --jit_compile, --faithful
     flags.DEFINE_integer("tile_size", 512, "Run the network on overlapping tiles of this many "
                          "packed pixels (a multiple of 16) to bound memory; 0: whole image.",
                          **define)
@@ -448,10 +447,10 @@ def _usage_problems(values):
     if values.tile_size < 0 or values.tile_size % ALIGNMENT:
         problems.append(f"--tile_size must be 0 or a positive multiple of {ALIGNMENT}, got "
                         f"{values.tile_size}")
-    elif values.tile_size and not (0 <= values.tile_overlap < values.tile_size
+    elif values.tile_size and not (0 <= 2 * values.tile_overlap <= values.tile_size
                                    and values.tile_overlap % ALIGNMENT == 0):
-        problems.append(f"--tile_overlap must be a multiple of {ALIGNMENT} below --tile_size "
-                        f"({values.tile_size}), got {values.tile_overlap}")
+        problems.append(f"--tile_overlap must be a multiple of {ALIGNMENT} of at most half "
+                        f"--tile_size ({values.tile_size}), got {values.tile_overlap}")
     return problems
 
 
@@ -474,7 +473,14 @@ def main(argv, flag_values=None):
     ratio = _parse_ratio(values.ratio)
 
     try:
-        model, camera = load_model_weights(values.weights, precision=values.precision)
+        speed = speed_settings_from_flags(values)
+    except ValueError as error:
+        _error(str(error))
+        return 2
+    if speed.warning:
+        print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)
+    try:
+        model, camera = load_model_weights(values.weights, precision=speed.precision)
     except WeightsError as error:
         _error(f"cannot use --weights: {error}")
         return 2
@@ -483,7 +489,7 @@ def main(argv, flag_values=None):
     except OSError as error:
         _error(f"cannot create --output_dir {values.output_dir}: {error.strerror or error}")
         return 2
-    predictor = make_predictor(model, precision=values.precision,
+    predictor = make_predictor(model, precision=speed.precision, jit_compile=speed.jit_compile,
                                tile_size=values.tile_size or None,
                                tile_overlap=values.tile_overlap)
 
@@ -496,7 +502,7 @@ def main(argv, flag_values=None):
         return 1
     print(f"sid-enhance: {len(files)} file(s), {camera} network "
           f"({CAMERA_SENSOR[camera]} sensors) from {values.weights}, "
-          f"ratio {values.ratio}, output in {values.output_dir}", flush=True)
+          f"ratio {values.ratio}, output in {values.output_dir}; {speed.reason}", flush=True)
 
     claimed = {}  # output path -> the input that wrote it, so no file overwrites another's
     done, start = 0, time.monotonic()

@@ -237,11 +237,12 @@ def test_usage_problems_exit_2(tmp_path, weights, capsys):
     assert _main(photo, *common, "--ratio=0") == 2
     assert _main(photo, *common, "--bit_depth=12") == 2
     assert _main(photo, *common, "--tile_size=100") == 2
+    assert _main(photo, *common, "--faithful", "--precision=mixed_float16") == 2
     assert _main(*common) == 2
     errors = capsys.readouterr().err
     assert "--ratio must be 'auto' or a positive number" in errors
     assert "--bit_depth must be 8 or 16" in errors and "--tile_size" in errors
-    assert "no input" in errors
+    assert "no input" in errors and "--faithful means float32 without XLA" in errors
     assert not (tmp_path / "out").exists()
 
 

@@ -1,5 +1,6 @@
 """Training: the compiled step, checkpoints that lose nothing, exact resume, the command line."""
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 import sid_tf2
+from sid_tf2.hardware import resolve_speed_settings
 from sid_tf2.simulate import write_synthetic_dataset
 from sid_tf2.training import (
     TrainConfig,
@@ -157,6 +159,17 @@ def test_resuming_with_other_settings_is_refused(tmp_path, dataset):
         train(config, log=lambda message: None)
 
 
+def test_auto_speed_settings_follow_the_run_being_resumed(tmp_path, dataset):
+    config = TrainConfig(data_dir=dataset, result_dir=str(tmp_path), epochs=0, patch_size=32,
+                         val_freq=0, progress=False, precision="float32", jit_compile=False)
+    train(config, log=lambda message: None)
+    messages = []
+    resumed = train(dataclasses.replace(config, precision="auto", jit_compile=None, epochs=1),
+                    log=messages.append)
+    assert "speed settings of the run being resumed: float32, XLA off" in messages
+    assert resumed.epochs_run == 1
+
+
 def _train_command(dataset, result_dir, *extra):
     return [sys.executable, os.path.join(REPO, "train_sony.py"), f"--data_dir={dataset}",
             f"--result_dir={result_dir}", *TINY, *extra]
@@ -195,6 +208,7 @@ def test_the_command_line_leaves_checkpoints_images_and_logs(tmp_path, dataset):
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr
+    assert f"speed settings: {resolve_speed_settings().reason}" in result.stdout
     assert "loss" in result.stderr and "val_psnr" in result.stderr
     assert sorted(os.listdir(result_dir / "0000")) and sorted(os.listdir(result_dir / "0002"))
     assert all(name.endswith(".jpg") and "_00_train_" in name for name in os.listdir(result_dir / "0002"))

@@ -3,6 +3,8 @@
 import dataclasses
 from typing import Optional
 
+from sid_tf2.hardware import AUTO, PRECISIONS
+
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker")
 
 
@@ -24,8 +26,8 @@ class TrainConfig:
     save_freq: int = 500
     learning_rate: float = 1e-4
     lr_drop_epoch: int = 2000  # epochs after this one use learning_rate / 10
-    precision: str = "float32"
-    jit_compile: bool = False
+    precision: str = "float32"  # or "auto": the fastest for this machine (sid_tf2.hardware)
+    jit_compile: Optional[bool] = False  # None: the fastest for the precision and machine
     train_deconv: bool = True
     seed: int = 0
     val_freq: int = 100  # validate every val_freq epochs (0: never)
@@ -57,6 +59,8 @@ class TrainConfig:
         return self.learning_rate if epoch <= self.lr_drop_epoch else self.learning_rate / 10
 
     def validate(self):
+        if self.precision not in (AUTO,) + PRECISIONS:
+            raise ValueError(f"precision must be {AUTO!r} or one of {PRECISIONS}, got {self.precision!r}.")
         if self.distribute not in DISTRIBUTIONS:
             raise ValueError(f"distribute must be one of {DISTRIBUTIONS}, got {self.distribute!r}.")
         for name in ("patch_size", "batch_size", "save_freq", "keep_checkpoints"):

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from sid_tf2 import data
+from sid_tf2 import data, hardware
 from sid_tf2.images import write_image
 from sid_tf2.metrics import psnr, to_uint8
 from sid_tf2.model import build_unet
@@ -126,10 +126,36 @@ def _check_resumable(saved, config, path):
         )
 
 
-def _predictor(model):
-    """Full-image inference with shapes left open, traced once."""
+def _resolve_speed(config, result_dir, log):
+    """`config` with concrete precision and jit_compile.
+
+    "auto" takes the fastest settings for this machine (`sid_tf2.hardware`), except when
+    resuming: then the run's own settings, so that a resumed run stays the same run wherever
+    it continues.
+    """
+    if config.precision != hardware.AUTO and config.jit_compile is not None:
+        return config
+    saved = {}
+    if latest_checkpoint(result_dir):
+        with open(os.path.join(result_dir, "run_settings.json")) as handle:
+            saved = json.load(handle).get("config", {})
+    if saved:
+        precision = saved["precision"] if config.precision == hardware.AUTO else config.precision
+        jit = saved["jit_compile"] if config.jit_compile is None else config.jit_compile
+        log(f"speed settings of the run being resumed: {precision}, XLA {'on' if jit else 'off'}")
+        return dataclasses.replace(config, precision=precision, jit_compile=jit)
+    settings = hardware.resolve_speed_settings(config.precision, config.jit_compile)
+    log(f"speed settings: {settings.reason}")
+    if settings.warning:
+        log(f"warning: {settings.warning}")
+    return dataclasses.replace(config, precision=settings.precision, jit_compile=settings.jit_compile)
+
+
+def _predictor(model, jit_compile):
+    """Full-image inference with shapes left open, traced once (compiled once per size with XLA)."""
     signature = [tf.TensorSpec([None, None, None, model.input_shape[-1]], tf.float32)]
-    return tf.function(lambda x: model(x, training=False), input_signature=signature)
+    return tf.function(lambda x: model(x, training=False), input_signature=signature,
+                       jit_compile=jit_compile)
 
 
 def validate(predict, examples):
@@ -183,6 +209,7 @@ def train(config, *, log=print):
     if val_pairs:  # decode and check now, so a bad validation file stops the run up front
         cache.prepare(val_pairs, progress=config.progress)
 
+    config = _resolve_speed(config, result_dir, log)
     with strategy.scope():
         tf.keras.utils.set_random_seed(config.seed)
         model = build_unet(config.camera, config.precision)
@@ -218,7 +245,7 @@ def train(config, *, log=print):
         with open(os.path.join(result_dir, "run_settings.json"), "w") as handle:
             json.dump({**settings, "config": dataclasses.asdict(config)}, handle, indent=2)
 
-    predict = _predictor(model)
+    predict = _predictor(model, config.jit_compile)
     writer = tf.summary.create_file_writer(config.log_dir or os.path.join(result_dir, "logs")) if chief else None
     first_epoch = state.next_epoch
     epoch_progress = Progress(
