@@ -76,7 +76,7 @@ from sid_tf2.atomic import atomic_path
 from sid_tf2.dng import read_tiff_exposure_time
 from sid_tf2.images import write_image
 from sid_tf2.inference import ALIGNMENT, DEFAULT_TILE_OVERLAP, make_predictor
-from sid_tf2.metrics import to_uint8
+from sid_tf2.metrics import quantise, to_uint8
 from sid_tf2.progress import format_duration
 from sid_tf2.raw import MAX_RATIO, RawFileError, pack_bayer, pack_xtrans, read_raw
 from sid_tf2.raw import render_ground_truth
@@ -107,6 +107,10 @@ AUTO_TARGET = 0.1
 """Default brightness that ``--ratio=auto`` gives the amplified input (see the docstring)."""
 AUTO_PERCENTILE = 99.0
 """Values above this percentile are clipped to it before the mean, for ``--ratio=auto``."""
+
+DEFAULT_TILE_SIZE = 640
+"""Largest tile side in packed pixels: a full Sony frame runs as 3x4 tiles of 560x640, peaking
+at 1.3 GB with XLA (whole: 2.8 GB) and computing 1.42x its pixels (benchmarks/RESULTS.md)."""
 
 SENSOR_CAMERA = {"Bayer": "sony", "X-Trans": "fuji"}
 CAMERA_SENSOR = {camera: sensor for sensor, camera in SENSOR_CAMERA.items()}
@@ -305,9 +309,7 @@ def compare_image(rendered, output):
 
 
 def _to_bits(image, bit_depth):
-    if bit_depth == 8:
-        return to_uint8(image)
-    return np.floor(np.clip(image.astype(np.float64), 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    return quantise(image, np.uint8 if bit_depth == 8 else np.uint16)
 
 
 def _write_tiff(path, image):
@@ -365,8 +367,9 @@ def enhance_file(path, predictor, camera, output_dir, *, ratio="auto", auto_targ
         value, level = float(ratio), None
     network_input = np.minimum(packed * np.float32(value), np.float32(1.0))
     del packed  # large photos: keep the peak memory down
-    output = np.clip(predictor(network_input[None])[0], 0.0, 1.0)
+    output = predictor(network_input[None])[0]
     del network_input
+    np.clip(output, 0.0, 1.0, out=output)  # in place: the output is the largest array here
     if orient:
         output = apply_orientation(output, flip)
     elif rendered is not None:
@@ -421,9 +424,9 @@ def define_flags(flag_values=None):
     flags.DEFINE_bool("orient", True, "Turn outputs upright by the file's orientation tag.",
                       **define)
     define_speed_flags(values)  # --precision, --jit_compile, --faithful
-    flags.DEFINE_integer("tile_size", 512, "Run the network on overlapping tiles of this many "
-                         "packed pixels (a multiple of 16) to bound memory; 0: whole image.",
-                         **define)
+    flags.DEFINE_integer("tile_size", DEFAULT_TILE_SIZE, "Run the network on overlapping tiles "
+                         "of at most this many packed pixels a side (a multiple of 16), fitted to "
+                         "the image, to bound memory; 0: whole image.", **define)
     flags.DEFINE_integer("tile_overlap", DEFAULT_TILE_OVERLAP, "Packed pixels shared by "
                          "neighbouring tiles (a multiple of 16).", **define)
     return values

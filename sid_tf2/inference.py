@@ -88,14 +88,23 @@ def _blend_weights(length, overlap_before, overlap_after):
 
 
 def _axis_weights(spans, block):
-    """(start, end, weights) per tile along one axis, in output samples (`block` per packed)."""
+    """((start, end), (out_start, out_end, weights)) per tile along one axis: its packed span,
+    and its span and blend weights in output samples (`block` per packed sample)."""
     result = []
     for index, (start, end) in enumerate(spans):
         before = spans[index - 1][1] - start if index else 0
         after = end - spans[index + 1][0] if index + 1 < len(spans) else 0
-        result.append((block * start, block * end,
-                       _blend_weights(block * (end - start), block * before, block * after)))
+        weights = _blend_weights(block * (end - start), block * before, block * after)
+        result.append(((start, end), (block * start, block * end, weights)))
     return result
+
+
+def _weight_sum(axis_weights, length):
+    """The sum of the tiles' weights at each output sample along one axis."""
+    total = np.zeros(length, np.float32)
+    for _, (start, end, weights) in axis_weights:
+        total[start:end] += weights
+    return total
 
 
 class Predictor:
@@ -132,17 +141,19 @@ class Predictor:
     def _tiled(self, packed):
         n, height, width, _ = packed.shape
         b = self.block
-        rows = tile_spans(height, self.tile_size, self.tile_overlap)
-        cols = tile_spans(width, self.tile_size, self.tile_overlap)
+        rows = _axis_weights(tile_spans(height, self.tile_size, self.tile_overlap), b)
+        cols = _axis_weights(tile_spans(width, self.tile_size, self.tile_overlap), b)
         output = np.zeros((n, b * height, b * width, 3), np.float32)
-        total = np.zeros((1, b * height, b * width, 1), np.float32)
-        for (y0, y1), (oy0, oy1, wy) in zip(rows, _axis_weights(rows, b)):
-            for (x0, x1), (ox0, ox1, wx) in zip(cols, _axis_weights(cols, b)):
+        for (y0, y1), (oy0, oy1, wy) in rows:
+            for (x0, x1), (ox0, ox1, wx) in cols:
                 weight = (wy[:, None] * wx[None, :])[None, :, :, None]
                 result = self._run(packed[:, y0:y1, x0:x1]).numpy()
                 output[:, oy0:oy1, ox0:ox1] += result * weight
-                total[:, oy0:oy1, ox0:ox1] += weight
-        return output / total
+        # The tiles form a grid, so the weights' sum is separable: normalise by its row and
+        # column factors in place (they are 1 up to rounding) instead of a full-size total.
+        output /= _weight_sum(rows, b * height)[None, :, None, None]
+        output /= _weight_sum(cols, b * width)[None, None, :, None]
+        return output
 
 
 def make_predictor(model, *, precision="float32", jit_compile=False, tile_size=None,

@@ -15,7 +15,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 import sid_tf2
 from sid_tf2 import data
 from sid_tf2.inference import make_predictor
-from sid_tf2.metrics import psnr, ssim, to_uint8
+from sid_tf2.metrics import QUANTISE_CHUNK, psnr, quantise, ssim, to_uint8
 from sid_tf2.simulate import write_synthetic_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,6 +44,16 @@ def test_float_images_cannot_be_scored_with_the_wrong_range():
         psnr(a / 255.0, b / 255.0)  # the 65 dB mistake
     with pytest.raises(TypeError, match="to_uint8"):
         ssim(a.astype(np.float32), b.astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_quantise_in_chunks_equals_the_whole_array_formula(dtype):
+    image = np.random.default_rng(4).uniform(-0.2, 1.2, (700, 1100, 3)).astype(np.float32)
+    assert image.size > 2 * QUANTISE_CHUNK
+    maximum = np.iinfo(dtype).max
+    expected = np.floor(np.clip(image.astype(np.float64), 0, 1) * maximum + 0.5).astype(dtype)
+    np.testing.assert_array_equal(quantise(image, dtype), expected)
+    np.testing.assert_array_equal(quantise(image[:, ::-1], dtype), expected[:, ::-1])  # a view
 
 
 def test_to_uint8_rounds_like_the_original_png_writer():

@@ -11,7 +11,7 @@ from sid_tf2.hardware import (
     read_cpu_flags,
     resolve_speed_settings,
 )
-from sid_tf2.inference import _axis_weights, tile_spans
+from sid_tf2.inference import _axis_weights, _weight_sum, tile_spans
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 
 AVX2_CPU = Hardware((), frozenset({"avx2", "fma", "f16c"}), onednn_bfloat16=False)
@@ -102,7 +102,5 @@ def test_tiles_always_cover_align_overlap_and_blend_to_one():
                 assert 0 <= (spans[-1][1] - spans[-1][0]) - (spans[0][1] - spans[0][0]) < 16 or len(spans) == 1
                 for (start, end), (next_start, next_end) in zip(spans, spans[1:]):
                     assert next_start % 16 == 0 and start < next_start and end - next_start >= overlap
-                total = np.zeros(2 * size)
-                for start, end, weights in _axis_weights(spans, 2):
-                    total[start:end] += weights
+                total = _weight_sum(_axis_weights(spans, 2), 2 * size)
                 np.testing.assert_allclose(total, 1.0, atol=1e-6, err_msg=f"{size} {tile} {overlap}")
