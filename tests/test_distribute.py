@@ -286,6 +286,7 @@ def test_multi_worker_training_equals_one_device(synthetic_data, tmp_path):
     import keras
 
     from sid_tf2 import build_unet
+    from sid_tf2.hardware import resolve_speed_settings
     from sid_tf2.training import TrainConfig, train
 
     # One device first (it also fills the shared decode cache the workers then read).
@@ -297,7 +298,11 @@ def test_multi_worker_training_equals_one_device(synthetic_data, tmp_path):
     assert single.epochs_run == 2
 
     result_dir = tmp_path / "multi"
-    _run_cluster(synthetic_data, result_dir, tmp_path)
+    logs = _run_cluster(synthetic_data, result_dir, tmp_path)
+    # The workers run with the scripts' defaults: on CPUs that is XLA for each replica's
+    # forward and backward pass, with the gradients' all-reduce outside XLA.
+    speed = resolve_speed_settings()
+    assert all(f"speed settings: {speed.reason}" in log for log in logs)
     chief = _weights(result_dir / "model.weights.h5")
     other = _weights(result_dir / "workers" / "worker-1" / "model.weights.h5")
     expected = _weights(tmp_path / "single" / "model.weights.h5")

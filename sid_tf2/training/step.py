@@ -118,15 +118,16 @@ def make_train_step(
             with strategy.scope():
                 optimizer.build(variables)
 
-    def replica_step(inputs, ground_truth, learning_rate, batch):
-        optimizer.learning_rate.assign(learning_rate)
+    def compute_gradients(inputs, ground_truth, batch):
         with tf.GradientTape() as tape:
             output = model(inputs, training=True)
             loss = l1_loss(output, ground_truth, batch)
             scaled_loss = optimizer.scale_loss(loss) if scaled else loss
-        gradients = tape.gradient(scaled_loss, variables)
+        return loss, tape.gradient(scaled_loss, variables)
+
+    def apply_gradients(gradients, learning_rate):
+        optimizer.learning_rate.assign(learning_rate)
         optimizer.apply(gradients, variables)
-        return loss
 
     channels = model.input_shape[-1]
     signature = [
@@ -137,11 +138,21 @@ def make_train_step(
     if strategy is None:
 
         def step(inputs, ground_truth, learning_rate):
-            return replica_step(inputs, ground_truth, learning_rate, tf.shape(inputs)[0])
+            loss, gradients = compute_gradients(inputs, ground_truth, tf.shape(inputs)[0])
+            apply_gradients(gradients, learning_rate)
+            return loss
 
         return tf.function(step, input_signature=signature, jit_compile=jit_compile)
 
-    replica_fn = tf.function(replica_step, jit_compile=jit_compile)
+    # Under a strategy the optimizer all-reduces the gradients, and XLA cannot compile
+    # collectives on CPU devices ("Collectives are not yet implemented for CPU devices when
+    # compiling with XLA"): XLA compiles each replica's forward and backward pass only.
+    gradient_fn = tf.function(compute_gradients, jit_compile=jit_compile)
+
+    def replica_step(inputs, ground_truth, learning_rate, batch):
+        loss, gradients = gradient_fn(inputs, ground_truth, batch)
+        apply_gradients(gradients, learning_rate)
+        return loss
 
     @tf.function
     def distributed_step(inputs, ground_truth, learning_rate):
@@ -149,7 +160,7 @@ def make_train_step(
         # partial batch (where some replicas may even get none).
         sizes = strategy.run(lambda x: tf.cast(tf.shape(x)[0], tf.float32), args=(inputs,))
         batch = strategy.reduce(tf.distribute.ReduceOp.SUM, sizes, axis=None)
-        losses = strategy.run(replica_fn, args=(inputs, ground_truth, learning_rate, batch))
+        losses = strategy.run(replica_step, args=(inputs, ground_truth, learning_rate, batch))
         return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 
     return distributed_step
