@@ -16,6 +16,7 @@ import sys
 
 from absl import app, flags, logging
 
+from sid_tf2 import speed_flags
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -34,6 +35,7 @@ flags.DEFINE_string("list_file", None, "The pair list for --protocol=all (e.g. "
 flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 and 10172, as the "
                   "authors advise for metrics.")
 define_speed_flags()  # --precision, --jit_compile, --faithful
+flags.adopt_module_key_flags(speed_flags)  # listed by --help
 flags.DEFINE_integer("tile_size", 0, "Run in overlapping tiles of this many packed pixels "
                      "(a multiple of 16) to bound memory; 0: whole images.", lower_bound=0)
 flags.DEFINE_integer("tile_overlap", 128, "Packed pixels shared by neighbouring tiles.", lower_bound=0)

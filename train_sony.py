@@ -17,6 +17,7 @@ import sys
 
 from absl import app, flags, logging
 
+from sid_tf2 import speed_flags
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -34,6 +35,7 @@ flags.DEFINE_integer("save_freq", 500, "Write image dumps every this many epochs
 flags.DEFINE_float("learning_rate", 1e-4, "Learning rate up to --lr_drop_epoch, a tenth after.")
 flags.DEFINE_integer("lr_drop_epoch", 2000, "Last epoch at the full learning rate.")
 define_speed_flags()  # --precision, --jit_compile, --faithful
+flags.adopt_module_key_flags(speed_flags)  # listed by --help
 flags.DEFINE_bool("train_deconv", True, "Train the four upsampling filters (False: frozen, as "
                   "the published model was trained).")
 flags.DEFINE_integer("seed", 0, "Seed of the initial weights and of every crop and order.")

@@ -562,6 +562,13 @@ def _eta(start, done, total):
 def run():
     """Console entry point: ``sid-enhance = sid_tf2.enhance:run``."""
     define_flags()
+    # absl's --help shows the docstring of __main__ (here the console-script stub) and the key
+    # flags of the module named by argv[0]: make both this module's.
+    main_module = sys.argv[0]
+    for module in (__name__, define_speed_flags.__module__):
+        for flag in flags.FLAGS.get_key_flags_for_module(module):
+            flags.FLAGS.register_key_flag_for_module(main_module, flag)
+    sys.modules["__main__"].__doc__ = __doc__
     app.run(main)
 
 

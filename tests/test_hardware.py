@@ -1,5 +1,10 @@
 """The fastest settings per machine, the --faithful flag, and fitted inference tiles."""
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from absl import flags
@@ -104,3 +109,27 @@ def test_tiles_always_cover_align_overlap_and_blend_to_one():
                     assert next_start % 16 == 0 and start < next_start and end - next_start >= overlap
                 total = _weight_sum(_axis_weights(spans, 2), 2 * size)
                 np.testing.assert_allclose(total, 1.0, atol=1e-6, err_msg=f"{size} {tile} {overlap}")
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("command", [
+    [os.path.join(REPO, "train_sony.py")],
+    [os.path.join(REPO, "train_fuji.py")],
+    [os.path.join(REPO, "test_sony.py")],
+    ["-m", "sid_tf2.enhance"],
+    ["sid-enhance"],  # the console script that `pip install` makes
+])
+def test_every_command_lists_the_speed_flags_in_its_help(command):
+    if command == ["sid-enhance"]:
+        executable = shutil.which("sid-enhance")
+        if executable is None:
+            pytest.skip("sid-enhance is not installed (pip install -e .)")
+        argv = [executable, "--help"]
+    else:
+        argv = [sys.executable, *command, "--help"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert "Traceback" not in result.stderr, result.stderr  # absl's --help itself exits with 1
+    for flag in ("--precision", "--[no]jit_compile", "--[no]faithful"):
+        assert flag in result.stdout, (flag, result.stdout[-2000:])
