@@ -118,7 +118,7 @@ def run_arm(name, config, target_dir, log):
     from sid_tf2.evaluation import evaluate, select_pairs  # pylint: disable=import-outside-toplevel
     from sid_tf2.model import build_unet  # pylint: disable=import-outside-toplevel
     from sid_tf2.training import train  # pylint: disable=import-outside-toplevel
-    from sid_tf2.training.loop import _predictor  # pylint: disable=import-outside-toplevel
+    from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel
 
     history = _load_history(config.result_dir) or {"validation": [], "train_seconds": 0.0, "epochs_run": 0}
     log(f"[{name}] training: {config.result_dir}")
@@ -131,9 +131,9 @@ def run_arm(name, config, target_dir, log):
     started = time.monotonic()
     model = build_unet(config.camera)
     model.load_weights(os.path.join(config.result_dir, "model.weights.h5"))
-    predict = _predictor(model)
+    predict = make_predictor(model)  # float32 whole images, as every arm is scored alike
     pairs = select_pairs(target_dir, "original", exclude_misaligned=config.exclude_misaligned)
-    summary = evaluate(lambda batch: predict(batch).numpy(), pairs, data.RawCache.for_dataset(target_dir),
+    summary = evaluate(predict, pairs, data.RawCache.for_dataset(target_dir),
                        os.path.join(config.result_dir, "test"), camera=config.camera, progress=False,
                        info={"arm": name}, log=lambda message: log(f"[{name}] test: {message}"))
     history.update(test=summary, eval_seconds=time.monotonic() - started)
