@@ -126,22 +126,19 @@ def _check_resumable(saved, config, path):
         )
 
 
-def _resolve_speed(config, result_dir, log):
+def _resolve_speed(config, saved, log):
     """`config` with concrete precision and jit_compile.
 
     "auto" takes the fastest settings for this machine (`sid_tf2.hardware`), except when
-    resuming: then the run's own settings, so that a resumed run stays the same run wherever
-    it continues.
+    resuming (`saved`: the run's settings file): then the run's own settings, so that a resumed
+    run stays the same run wherever it continues.
     """
     if config.precision != hardware.AUTO and config.jit_compile is not None:
         return config
-    saved = {}
-    if latest_checkpoint(result_dir):
-        with open(os.path.join(result_dir, "run_settings.json")) as handle:
-            saved = json.load(handle).get("config", {})
-    if saved:
-        precision = saved["precision"] if config.precision == hardware.AUTO else config.precision
-        jit = saved["jit_compile"] if config.jit_compile is None else config.jit_compile
+    started = (saved or {}).get("config")
+    if started:
+        precision = started["precision"] if config.precision == hardware.AUTO else config.precision
+        jit = started["jit_compile"] if config.jit_compile is None else config.jit_compile
         log(f"speed settings of the run being resumed: {precision}, XLA {'on' if jit else 'off'}")
         return dataclasses.replace(config, precision=precision, jit_compile=jit)
     settings = hardware.resolve_speed_settings(config.precision, config.jit_compile)
@@ -209,7 +206,12 @@ def train(config, *, log=print):
     if val_pairs:  # decode and check now, so a bad validation file stops the run up front
         cache.prepare(val_pairs, progress=config.progress)
 
-    config = _resolve_speed(config, result_dir, log)
+    resume_from = latest_checkpoint(result_dir)
+    saved = None
+    if resume_from:
+        with open(os.path.join(result_dir, "run_settings.json")) as handle:
+            saved = json.load(handle)
+    config = _resolve_speed(config, saved, log)
     with strategy.scope():
         tf.keras.utils.set_random_seed(config.seed)
         model = build_unet(config.camera, config.precision)
@@ -224,10 +226,8 @@ def train(config, *, log=print):
     )
 
     settings = {key: getattr(config, key) for key in RESUME_KEYS}
-    resume_from = latest_checkpoint(result_dir)
     if resume_from:
-        with open(os.path.join(result_dir, "run_settings.json")) as handle:  # before restoring: it
-            _check_resumable(json.load(handle), config, resume_from)  # names the setting that differs
+        _check_resumable(saved, config, resume_from)  # before restoring: it names what differs
         state = restore_checkpoint(resume_from, model, optimizer)
         log(f"resuming from {resume_from}: next epoch {state.next_epoch}")
     else:
