@@ -78,7 +78,7 @@ from sid_tf2.images import write_image
 from sid_tf2.inference import ALIGNMENT, DEFAULT_TILE_OVERLAP, make_predictor
 from sid_tf2.metrics import quantise, to_uint8
 from sid_tf2.progress import format_duration
-from sid_tf2.raw import MAX_RATIO, RawFileError, pack_bayer, pack_xtrans, read_raw
+from sid_tf2.raw import MAX_RATIO, RawFileError, pack_bayer, pack_xtrans, raw_pattern, read_raw
 from sid_tf2.raw import render_ground_truth
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 from sid_tf2.weights import WeightsError, load_model_weights
@@ -251,13 +251,7 @@ def _metadata(path, raw):
 
 def _sensor(raw, path):
     """"Bayer" or "X-Trans" from the file's CFA pattern, or RawFileError."""
-    try:
-        pattern = raw.raw_pattern
-    except NotImplementedError as error:
-        raise RawFileError(path, f"unsupported colour filter layout ({error})") from None
-    if pattern is None:
-        raise RawFileError(path, "holds no colour mosaic (no CFA); SID needs a Bayer or X-Trans "
-                           "sensor")
+    pattern = raw_pattern(raw, path)
     if pattern.shape == (6, 6):
         return "X-Trans"
     if pattern.shape == (2, 2):

@@ -180,13 +180,13 @@ def _check_mosaic(raw, mosaic, name) -> None:
         raise RawFileError(
             name, "holds no colour mosaic (no CFA): it is a linear / demosaiced raw image "
             "(e.g. a LinearRaw DNG, Foveon or sRAW); " + _NEED_MOSAIC)
-    pattern = _raw_pattern(raw, name)
+    pattern = raw_pattern(raw, name)
     if pattern.shape == (1, 1) or raw.num_colors < 3:
         raise RawFileError(
             name, "is a monochrome image (no colour filter array); " + _NEED_MOSAIC)
 
 
-def _raw_pattern(raw, name):
+def raw_pattern(raw, name):
     """The file's CFA index pattern; a RawFileError when it has none or LibRaw cannot say."""
     try:
         pattern = raw.raw_pattern
@@ -227,7 +227,7 @@ def _fail(name, reason):
 
 def _pattern_letters(raw, name) -> np.ndarray:
     """The file's CFA as an array of colour letters ('R', 'G', 'B', or others such as 'C')."""
-    pattern = _raw_pattern(raw, name)
+    pattern = raw_pattern(raw, name)
     desc = raw.color_desc
     desc = desc.decode("ascii", "replace") if isinstance(desc, bytes) else str(desc)
     if int(pattern.max()) >= len(desc):
