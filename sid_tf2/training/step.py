@@ -149,8 +149,20 @@ def make_train_step(
     # compiling with XLA"): XLA compiles each replica's forward and backward pass only.
     gradient_fn = tf.function(compute_gradients, jit_compile=jit_compile)
 
+    def no_examples():
+        return tf.zeros([], tf.float32), [tf.zeros(v.shape, v.dtype) for v in variables]
+
     def replica_step(inputs, ground_truth, learning_rate, batch):
-        loss, gradients = gradient_fn(inputs, ground_truth, batch)
+        # A replica that received no examples (the last, partial batch of an epoch) adds zero
+        # gradients to the all-reduce without running the network: TensorFlow's oneDNN
+        # convolutions mis-shape an empty batch (a [0, H, W, 4] input comes out of g_conv1_1
+        # with 4 channels, and g_conv1_2 fails: "input depth must be evenly divisible by filter
+        # depth: 4 vs 32"), which stopped every distributed run on CPUs where oneDNN is on.
+        loss, gradients = tf.cond(
+            tf.shape(inputs)[0] > 0,
+            lambda: gradient_fn(inputs, ground_truth, batch),
+            no_examples,
+        )
         apply_gradients(gradients, learning_rate)
         return loss
 
