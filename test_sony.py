@@ -7,9 +7,11 @@
 
 Writes result_dir/final/<id>_00_<ratio>_{out,gt,scale}.png as the original did, and
 metrics.csv / metrics.json (PSNR and SSIM on the saved 8-bit images, data range 255).
-By default the network runs with the fastest settings for this machine (on a CPU without
-native 16-bit arithmetic: float32 with XLA, whose full-frame output equalled the original
-graph's bit for bit in benchmarks/RESULTS.md); --faithful computes as the original graph did.
+By default the network computes as the original graph did (float32 without XLA, and without
+TensorFloat-32 on GPUs), so the metrics are the same on every kind of machine; metrics.json
+records the precision, XLA, TF32, oneDNN state and device. --precision=auto runs the fastest
+settings for this machine instead (e.g. mixed_bfloat16 on a CPU with AVX512-BF16 or AMX), an
+approximate evaluation.
 """
 
 import sys
@@ -34,7 +36,7 @@ flags.DEFINE_string("list_file", None, "The pair list for --protocol=all (e.g. "
                     "dataset/Sony_test_list.txt; a synthetic dataset's test_list.txt by default).")
 flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 and 10172, as the "
                   "authors advise for metrics.")
-define_speed_flags()  # --precision, --jit_compile, --faithful
+define_speed_flags(purpose="evaluate")  # --precision (float32 by default), --jit_compile, --faithful
 flags.adopt_module_key_flags(speed_flags)  # listed by --help
 flags.DEFINE_integer("tile_size", 0, "Run in overlapping tiles of this many packed pixels "
                      "(a multiple of 16) to bound memory; 0: whole images.", lower_bound=0)
@@ -66,10 +68,13 @@ def main(argv):
 
     data_dir, result_dir, checkpoint, list_file = _defaults()
     try:
-        speed = speed_settings_from_flags()
+        speed = speed_settings_from_flags(purpose="evaluate")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from sid_tf2.hardware import apply_math_settings, runtime_report
+
+    apply_math_settings(speed)
     print(f"speed settings: {speed.reason}", flush=True)
     if speed.warning:
         print(f"warning: {speed.warning}", file=sys.stderr)
@@ -85,8 +90,7 @@ def main(argv):
             camera=camera,
             info={"protocol": FLAGS.protocol, "checkpoint": checkpoint, "data_dir": data_dir,
                   "list_file": list_file, "exclude_misaligned": FLAGS.exclude_misaligned,
-                  "precision": speed.precision, "jit_compile": speed.jit_compile,
-                  "tile_size": FLAGS.tile_size or None},
+                  **runtime_report(speed), "tile_size": FLAGS.tile_size or None},
         )
     except (WeightsError, DatasetError, RawFileError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

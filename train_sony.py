@@ -95,6 +95,10 @@ def main(argv):
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if speed is not None:  # --faithful: no TensorFloat-32 either, on GPUs that have it
+        from sid_tf2.hardware import apply_math_settings
+
+        apply_math_settings(speed)
     if FLAGS.synthetic and FLAGS.simulate_on_the_fly:
         print("error: --synthetic writes a dataset; --simulate_on_the_fly makes pairs without one: "
               "choose one.", file=sys.stderr)

@@ -15,6 +15,7 @@ outputs, on machines without tf_slim.
 import numpy as np
 
 from weight_converter.names import BETA_POWERS, adam_slot_names, checkpoint_shapes, weight_table
+from weight_converter.tf1_checkpoint import tf1_beta_power
 
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
@@ -73,8 +74,8 @@ def random_checkpoint_values(camera, seed, layout="release", adam_steps=0):
       layout: "release" (Adam slots for the g_* variables only, as published) or "full" (slots
         for the upsampling filters too).
       adam_steps: 0 gives a fresh optimizer (zero moments, beta powers 0.9 and 0.999, which is
-        what TF1 creates); t > 0 gives nonzero moments and beta powers beta**(t + 1), the values
-        TF1's AdamOptimizer holds after t steps.
+        what TF1 creates); t > 0 gives nonzero moments and the beta powers TF1's AdamOptimizer
+        holds after t steps (its float32 running products, `tf1_beta_power`).
 
     The model weights depend on (camera, seed) only, and the moments of a variable do not depend
     on the layout, so "release" and "full" checkpoints of a seed agree on every shared tensor.
@@ -94,7 +95,7 @@ def random_checkpoint_values(camera, seed, layout="release", adam_steps=0):
             if name in shapes:
                 values[name] = moment.copy()
     for name, beta in zip(BETA_POWERS, (ADAM_BETA1, ADAM_BETA2)):
-        values[name] = np.array(beta ** (adam_steps + 1), np.float32)
+        values[name] = np.array(tf1_beta_power(beta, adam_steps), np.float32)
 
     assert {name: v.shape for name, v in values.items()} == shapes, "name table mismatch"
     return values

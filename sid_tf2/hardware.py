@@ -9,14 +9,22 @@ hardware computes fast, as measured in `benchmarks/RESULTS.md`:
   gives the same whole-image output bits; bfloat16 and float16 are never faster there
   (without XLA their backward convolutions run on Eigen kernels 8x / 2.5x slower than
   float32; with XLA the CPU compiler computes them in float32 anyway).
-- A CPU with AMX-BF16 or AVX512-BF16 that TensorFlow's oneDNN will use for bfloat16:
-  mixed_bfloat16 without XLA, since XLA's CPU compiler would turn the bfloat16 convolutions
-  back into float32 ones and bypass oneDNN's 16-bit kernels. (Not measured here.)
+- A CPU with AMX-BF16 or AVX512-BF16 whose bfloat16 TensorFlow's oneDNN runs, with oneDNN on
+  in this process: mixed_bfloat16 without XLA, since XLA's CPU compiler would turn the
+  bfloat16 convolutions back into float32 ones and bypass oneDNN's 16-bit kernels. Measured on
+  an AMD EPYC Zen 4 (AVX512-BF16, oneDNN on by default): a full Sony frame in 2.9 s against the
+  original graph's 5.4 s, 56 dB from float32 (issue 11 of this project); float32 + XLA took
+  7.1-8.2 s there. With oneDNN switched off (TF_ENABLE_ONEDNN_OPTS=0) such a CPU is treated as
+  one without native 16-bit arithmetic.
 - GPUs of compute capability 7.0 or higher (tensor cores): mixed_float16 with XLA; older GPUs:
   float32 with XLA. (Not measured here: this project's machines have no GPU.)
 
-`FAITHFUL` (float32, no XLA) reproduces the original graph bit for bit; every script takes it
-with one flag, `--faithful`.
+Evaluation (`purpose="evaluate"`, test_sony.py) is different: the published-protocol metrics
+must not depend on the machine, so it computes in float32 without XLA and with TensorFloat-32
+off, the original graph's computation, unless a faster, approximate setting is asked for.
+
+`FAITHFUL` (float32, no XLA, no TF32) reproduces the original graph; every script takes it with
+one flag, `--faithful`.
 """
 
 import dataclasses
@@ -36,17 +44,20 @@ class Hardware:
     gpu_capabilities: tuple = ()  # one (major, minor) per GPU; (0, 0) when TensorFlow can't tell
     cpu_flags: frozenset = frozenset()
     onednn_bfloat16: bool = False  # TensorFlow's oneDNN runs bfloat16 on this CPU
+    onednn: bool = True  # oneDNN custom operations are on in this process (TF_ENABLE_ONEDNN_OPTS)
 
     @property
     def native_bfloat16_cpu(self):
-        return self.onednn_bfloat16 and any(flag in self.cpu_flags for flag in NATIVE_BF16_CPU_FLAGS)
+        return (self.onednn and self.onednn_bfloat16
+                and any(flag in self.cpu_flags for flag in NATIVE_BF16_CPU_FLAGS))
 
     def describe(self):
         if self.gpu_capabilities:
             return "GPU compute capability " + ", ".join(f"{a}.{b}" for a, b in self.gpu_capabilities)
         if self.native_bfloat16_cpu:
             return "CPU with native bfloat16 (AMX/AVX512-BF16 via oneDNN)"
-        return "CPU without native 16-bit arithmetic"
+        onednn = "oneDNN on" if self.onednn else "oneDNN off"
+        return f"CPU without native 16-bit arithmetic in use ({onednn})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,22 +66,39 @@ class SpeedSettings:
     jit_compile: bool
     reason: str  # one line for the log: what was chosen and why
     warning: str = ""  # set when explicit settings are known to be slow on this hardware
+    tensor_float_32: bool = True  # False: float32 convolutions stay float32 on Ampere+ GPUs
 
 
-FAITHFUL = SpeedSettings("float32", False, "float32 without XLA (faithful to the original graph)")
+FAITHFUL = SpeedSettings("float32", False, "float32 without XLA (faithful to the original graph)",
+                         tensor_float_32=False)
+EVALUATE = SpeedSettings(
+    "float32", False, "float32 without XLA, TF32 off: the original graph's computation, so the "
+    "metrics do not depend on the machine (--precision=auto for the fastest, approximate settings)",
+    tensor_float_32=False)
+PURPOSES = ("fastest", "evaluate")
+
+
+def _cpuinfo_field(key, path):
+    """The value of the first `key` line of /proc/cpuinfo (the first processor's), or ""."""
+    try:
+        with open(path) as stream:
+            for line in stream:
+                name, _, value = line.partition(":")
+                if name.strip() == key:
+                    return value.strip()
+    except OSError:
+        pass
+    return ""
 
 
 def read_cpu_flags(path="/proc/cpuinfo"):
     """The CPU feature flags of the first processor listed (empty where there is no such file)."""
-    try:
-        with open(path) as stream:
-            for line in stream:
-                key, _, value = line.partition(":")
-                if key.strip() == "flags":
-                    return frozenset(value.split())
-    except OSError:
-        pass
-    return frozenset()
+    return frozenset(_cpuinfo_field("flags", path).split())
+
+
+def read_cpu_model(path="/proc/cpuinfo"):
+    """The CPU's model name ("AMD EPYC", "Intel(R) Xeon(R) ...") or "" where unknown."""
+    return _cpuinfo_field("model name", path)
 
 
 @functools.lru_cache(maxsize=None)
@@ -91,7 +119,52 @@ def detect_hardware():
         onednn_bf16 = bool(_pywrap_utils.IsDataTypeSupportedByOneDNNOnThisCPU(tf.bfloat16))
     except (ImportError, AttributeError):
         onednn_bf16 = False
-    return Hardware(tuple(capabilities), read_cpu_flags(), onednn_bf16)
+    return Hardware(tuple(capabilities), read_cpu_flags(), onednn_bf16, onednn_enabled())
+
+
+def onednn_enabled():
+    """Whether TensorFlow's oneDNN custom operations are on in this process.
+
+    TensorFlow decides at start-up from the CPU (on by default where it has AVX512-VNNI,
+    AVX512-BF16 or AMX) and from TF_ENABLE_ONEDNN_OPTS; the state changes results in the last
+    bits and the speed of every convolution, so it is part of what a measurement reports.
+    """
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return False
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def apply_math_settings(settings):
+    """Make TensorFlow compute as `settings` ask where it is process-wide: TensorFloat-32.
+
+    On Ampere and newer GPUs TensorFlow computes float32 convolutions in TF32 (10-bit
+    mantissas) unless told not to; float32 settings that promise the original's computation
+    (`FAITHFUL`, `EVALUATE`) turn it off. Without a GPU this changes nothing.
+    """
+    import tensorflow as tf
+
+    tf.config.experimental.enable_tensor_float_32_execution(settings.tensor_float_32)
+
+
+def runtime_report(settings):
+    """What computed a result, for metrics files: the settings and the machine's state."""
+    import tensorflow as tf
+
+    gpus = []
+    for device in tf.config.list_physical_devices("GPU"):
+        try:
+            gpus.append(tf.config.experimental.get_device_details(device).get("device_name", device.name))
+        except (RuntimeError, ValueError):
+            gpus.append(device.name)
+    return {
+        "precision": settings.precision,
+        "jit_compile": settings.jit_compile,
+        "tensor_float_32": bool(tf.config.experimental.tensor_float_32_execution_enabled()) and bool(gpus),
+        "onednn": onednn_enabled(),
+        "device": ", ".join(gpus) if gpus else f"CPU: {read_cpu_model() or 'unknown'}",
+    }
 
 
 def fastest_precision(hardware):
@@ -107,7 +180,8 @@ def fastest_jit_compile(precision, hardware):
         precision == "mixed_bfloat16" and hardware.native_bfloat16_cpu)
 
 
-def resolve_speed_settings(precision=AUTO, jit_compile=None, *, faithful=False, hardware=None):
+def resolve_speed_settings(precision=AUTO, jit_compile=None, *, faithful=False, hardware=None,
+                           purpose="fastest"):
     """Concrete (precision, jit_compile) from the scripts' flags.
 
     Args:
@@ -115,16 +189,23 @@ def resolve_speed_settings(precision=AUTO, jit_compile=None, *, faithful=False, 
       jit_compile: None (auto), True or False.
       faithful: float32 without XLA; conflicts with any other explicit setting.
       hardware: a `Hardware` (default: this machine's).
+      purpose: "fastest" (training, enhancing: the fastest settings for the machine) or
+        "evaluate" (test_sony.py: float32 stays float32 without XLA unless asked, so that the
+        published-protocol metrics do not depend on the machine; "auto" still means fastest).
     Raises:
       ValueError: `faithful` together with a precision or jit_compile that contradict it.
     """
     if precision != AUTO and precision not in PRECISIONS:
         raise ValueError(f"precision must be {AUTO!r} or one of {PRECISIONS}, got {precision!r}.")
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}.")
     if faithful:
         if precision not in (AUTO, "float32") or jit_compile:
             raise ValueError("--faithful means float32 without XLA: leave out --precision and "
                              "--jit_compile, or drop --faithful.")
         return FAITHFUL
+    if purpose == "evaluate" and precision == "float32" and not jit_compile:
+        return EVALUATE
     hardware = hardware or detect_hardware()
     chosen = fastest_precision(hardware) if precision == AUTO else precision
     jit = fastest_jit_compile(chosen, hardware) if jit_compile is None else bool(jit_compile)

@@ -1,5 +1,6 @@
 """The TF1 checkpoint converter: round trips, Adam state, layouts, errors and the CLI."""
 
+import math
 import os
 import shutil
 import subprocess
@@ -12,13 +13,14 @@ import tensorflow as tf
 
 import sid_tf2
 from weight_converter.convert import ConversionError, convert
-from weight_converter.names import checkpoint_shapes
+from weight_converter.names import checkpoint_shapes, weight_table
 from weight_converter.tf1_checkpoint import (
     CheckpointError,
     adam_step_from_beta_powers,
     load_tf1_checkpoint,
     resolve_prefix,
     save_tf1_checkpoint,
+    tf1_beta_power,
     write_tf1_checkpoint,
 )
 
@@ -68,7 +70,9 @@ def test_keras_tf1_keras_round_trip_is_exact(tmp_path, train_deconv, layout, cou
     )
     summary = load_tf1_checkpoint(restored, tmp_path, restored_optimizer)
     assert (summary.camera, summary.layout, summary.tensors) == ("fuji", layout, count)
-    assert (summary.adam_step, summary.adam_step_exact) == (57, True)
+    assert (summary.adam_step, summary.adam_step_accuracy) == (57, "exact")
+    trained = [e.tf1_name for e in weight_table("fuji") if train_deconv or not e.is_upsample]
+    assert (list(summary.slots_filled), summary.slots_zeroed) == (trained, ())
     for a, b in zip(_values(model.weights), _values(restored.weights)):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(_values(optimizer.variables), _values(restored_optimizer.variables)):
@@ -88,6 +92,42 @@ def test_release_layout_gives_the_filters_zero_moments(tmp_path, sony_checkpoint
     assert optimizer.iterations.numpy() == 3
 
 
+def test_release_layout_reports_the_slots_it_filled_and_zeroed(tmp_path, sony_checkpoint):
+    _, model, _ = sony_checkpoint
+    prefix = save_tf1_checkpoint(model, tmp_path / "model.ckpt", _randomised_adam(model, 3, False))
+    summary = load_tf1_checkpoint(sid_tf2.build_unet("sony"), prefix, keras.optimizers.Adam())
+    assert len(summary.slots_filled) == 38
+    assert summary.slots_zeroed == ("Variable", "Variable_1", "Variable_2", "Variable_3")
+    assert "4 started at zero" in summary.describe()
+    frozen = sid_tf2.build_unet("sony")
+    optimizer = keras.optimizers.Adam()
+    optimizer.build([v for v in frozen.trainable_variables
+                     if v.path.split("/")[0] not in ("g_conv1_1", "g_conv1_2")])
+    summary = load_tf1_checkpoint(frozen, prefix, optimizer)
+    assert summary.slots_unused == ("g_conv1_1/weights", "g_conv1_1/biases",
+                                    "g_conv1_2/weights", "g_conv1_2/biases")
+
+
+@pytest.mark.parametrize("problem", ["optimizer", "beta_power"])
+def test_a_failing_load_assigns_nothing(tmp_path, sony_checkpoint, problem):
+    _, model, _ = sony_checkpoint
+    prefix = save_tf1_checkpoint(model, tmp_path / "good" / "model.ckpt", _randomised_adam(model, 3))
+    optimizer = keras.optimizers.Adam()
+    if problem == "optimizer":
+        optimizer = keras.optimizers.SGD()
+    else:  # a beta power that no Adam run can hold, in an otherwise good checkpoint
+        reader = tf.train.load_checkpoint(prefix)
+        values = {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(prefix)}
+        values["beta2_power"] = np.float32(1.5)
+        prefix = write_tf1_checkpoint(tmp_path / "bad" / "model.ckpt", values)
+    target = sid_tf2.build_unet("sony")
+    before = _values(target.weights)
+    with pytest.raises((TypeError, CheckpointError)):
+        load_tf1_checkpoint(target, prefix, optimizer)
+    for a, b in zip(before, _values(target.weights)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_without_optimizer_the_checkpoint_holds_a_fresh_adam_state(tmp_path):
     model = sid_tf2.build_unet("sony")
     prefix = save_tf1_checkpoint(model, tmp_path / "model.ckpt")
@@ -98,11 +138,23 @@ def test_without_optimizer_the_checkpoint_holds_a_fresh_adam_state(tmp_path):
     assert open(tmp_path / "checkpoint").read().startswith('model_checkpoint_path: "model.ckpt"')
 
 
+def test_adam_step_is_read_from_tf1s_float32_running_products():
+    for step in (0, 10, 827, 828, 5000, 50_000, 87_292):
+        powers = (float(tf1_beta_power(0.9, step)), float(tf1_beta_power(0.999, step)))
+        assert adam_step_from_beta_powers(*powers) == (step, "exact")
+    # TF1 multiplies a float32 power by float32(beta) after every step: at 50,000 steps the
+    # product has drifted from 0.999 ** 50,001 enough that log(power) / log(beta) is off by one.
+    drifted = float(tf1_beta_power(0.999, 50_000))
+    assert round(math.log(drifted) / math.log(0.999)) - 1 != 50_000
+    # Powers that are no such product (computed in float64) are placed at the nearest step.
+    assert adam_step_from_beta_powers(0.9**11, 0.999**11) == (10, "approximate")
+
+
 def test_adam_step_survives_underflowed_beta_powers():
-    assert adam_step_from_beta_powers(0.9**11, 0.999**11) == (10, True)
-    assert adam_step_from_beta_powers(0.0, 0.999**5001) == (5000, True)
-    step, exact = adam_step_from_beta_powers(0.0, 0.0)  # the published, 644k-step run
-    assert not exact
+    assert tf1_beta_power(0.9, 900) == 0.0  # flushed to zero, as TensorFlow does
+    assert adam_step_from_beta_powers(0.0, float(tf1_beta_power(0.999, 5001))) == (5001, "exact")
+    step, accuracy = adam_step_from_beta_powers(0.0, 0.0)  # the published, 644k-step run
+    assert accuracy == "lower bound"
     # From that step on, float32 bias corrections are exactly 1, as in the TF1 run.
     assert tf.pow(tf.constant(0.999), float(step + 1)).numpy() == 0.0
     with pytest.raises(CheckpointError, match="not a power"):

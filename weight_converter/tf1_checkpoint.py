@@ -7,6 +7,7 @@ wrong camera or a truncated download is reported by name instead of half-loading
 """
 
 import dataclasses
+import functools
 import glob
 import math
 import os
@@ -43,14 +44,27 @@ class LoadSummary:
     tensors: int
     parameters: int
     adam_step: int  # optimizer steps taken by the TF1 run, from the beta powers
-    adam_step_exact: bool  # False: the powers underflowed, adam_step is a lower bound
+    adam_step_accuracy: str  # "exact", "approximate" or "lower bound" (see adam_step_from_beta_powers)
+    slots_filled: tuple = ()  # variables whose Adam moments came from the checkpoint
+    slots_zeroed: tuple = ()  # variables the optimizer trains that the checkpoint has no slots for
+    slots_unused: tuple = ()  # variables with slots in the checkpoint that the optimizer does not train
 
     def describe(self):
-        steps = f"{self.adam_step}" if self.adam_step_exact else f"at least {self.adam_step:,}"
-        return (
+        steps = {"exact": f"{self.adam_step}", "approximate": f"about {self.adam_step:,}",
+                 "lower bound": f"at least {self.adam_step:,}"}[self.adam_step_accuracy]
+        text = (
             f"{self.prefix}: {self.camera} network, {self.layout} layout, {self.tensors} tensors, "
             f"{self.parameters:,} parameters, Adam state after {steps} steps"
         )
+        if self.slots_filled or self.slots_zeroed:
+            text += f"; Adam moments of {len(self.slots_filled)} variables from the checkpoint"
+        if self.slots_zeroed:
+            text += (f", {len(self.slots_zeroed)} started at zero (no slots in the checkpoint: "
+                     f"{', '.join(self.slots_zeroed)})")
+        if self.slots_unused:
+            text += (f"; slots of {len(self.slots_unused)} variables not loaded (not trained: "
+                     f"{', '.join(self.slots_unused)})")
+        return text
 
 
 def resolve_prefix(checkpoint):
@@ -206,9 +220,26 @@ def model_camera(model):
     raise ValueError(f"{model.name}: {channels} input channels is neither Sony (4) nor Fuji (9).")
 
 
-# TF1 keeps beta^(t+1) in float32 variables. Below this they are denormal or zero and no
-# longer tell t exactly: beta1_power underflows after ~980 steps, beta2_power after ~103,000.
-_EXACT_POWER_FLOOR = 1e-30
+# TF1's AdamOptimizer keeps beta^(t+1) in float32 variables, multiplied by float32(beta) after
+# every step. TensorFlow flushes subnormal results to zero on CPUs and GPUs, so a power reaches
+# zero once it falls below float32's smallest normal number (beta1 after ~830 steps, beta2
+# after ~87,000); until then the running product identifies t exactly.
+_SMALLEST_NORMAL = float(np.finfo(np.float32).tiny)
+
+
+@functools.lru_cache(maxsize=None)
+def _tf1_powers(beta):
+    """TF1's float32 `beta_power` after t = 0, 1, 2, ... steps, while it is a normal number."""
+    beta = np.float32(beta)
+    count = int(math.log(_SMALLEST_NORMAL) / math.log(float(beta))) + 2
+    powers = np.multiply.accumulate(np.full(count, beta, np.float32))  # sequential, in float32
+    return powers[powers >= _SMALLEST_NORMAL]
+
+
+def tf1_beta_power(beta, step):
+    """The float32 value TF1's AdamOptimizer holds in `beta_power` after `step` steps."""
+    powers = _tf1_powers(float(beta))
+    return powers[step] if step < len(powers) else np.float32(0.0)
 
 
 def _steps_until_zero(beta):
@@ -220,16 +251,26 @@ def _steps_until_zero(beta):
 def adam_step_from_beta_powers(beta1_power, beta2_power, beta1=0.9, beta2=0.999):
     """Steps taken, t, from TF1's `beta1_power`/`beta2_power` (beta^(t+1) after t steps).
 
-    Returns (t, exact). A long run such as the published one (about 644,000 steps) has
-    underflowed both powers to zero: t is then only known to be large, and the smallest t at
-    which float32 powers are zero is returned, with which Adam's updates equal TF1's exactly.
+    Returns (t, accuracy):
+    - "exact": a power equals TF1's float32 running product after t steps (`tf1_beta_power`).
+      A plain `log(power) / log(beta)` is off by one for t of about 39,000-69,000, where the
+      running product's rounding has drifted from beta^(t+1).
+    - "approximate": the powers are not such a product (written by other code); t is the
+      step whose product is nearest.
+    - "lower bound": both powers have been flushed to zero, as in a run as long as the
+      published one (about 644,000 steps); t is the smallest step at which float32 powers are
+      zero, with which Adam's bias corrections, and so its updates, equal TF1's exactly.
     """
     for power, beta in ((beta1_power, beta1), (beta2_power, beta2)):
-        if not 0.0 <= power <= beta:
+        if not 0.0 <= power <= np.float32(beta):
             raise CheckpointError(f"Adam power {power} is not a power of beta={beta}.")
-        if power >= _EXACT_POWER_FLOOR:
-            return max(int(round(math.log(power) / math.log(beta))) - 1, 0), True
-    return _steps_until_zero(beta2), False
+    for power, beta in ((beta1_power, beta1), (beta2_power, beta2)):
+        if np.float32(power) >= _SMALLEST_NORMAL:
+            powers = _tf1_powers(float(beta))
+            # The products decrease strictly: the nearest one in log space is the step.
+            step = int(np.argmin(np.abs(np.log(powers) - math.log(np.float32(power)))))
+            return step, "exact" if powers[step] == np.float32(power) else "approximate"
+    return _steps_until_zero(beta2), "lower bound"
 
 
 def load_tf1_checkpoint(model, checkpoint, optimizer=None):
@@ -264,23 +305,35 @@ def load_tf1_checkpoint(model, checkpoint, optimizer=None):
             ) from None
     layout = check_layout(shapes, camera, prefix)
     values = read_tensors(prefix, sorted(shapes))
-
-    entries = weight_table(camera)
-    for entry in entries:
-        _model_variable(model, entry).assign(values[entry.tf1_name])
-    adam_step, exact = adam_step_from_beta_powers(
+    adam_step, accuracy = adam_step_from_beta_powers(
         float(values["beta1_power"]), float(values["beta2_power"])
     )
+    entries = weight_table(camera)
+    # Everything is checked and planned before the first assignment, so that a load that
+    # fails leaves the model and the optimizer as they were.
+    slot_plan, filled, zeroed, unused = [], [], [], []
     if optimizer is not None:
         adam = _adam(optimizer)
         _ensure_built(optimizer, model)
         for entry in entries:
+            names = adam_slot_names(entry)
+            in_checkpoint = all(name in values for name in names)
             slots = _slots(adam, _model_variable(model, entry))
             if slots is None:
+                if in_checkpoint:
+                    unused.append(entry.tf1_name)
                 continue
-            for slot_variable, name in zip(slots, adam_slot_names(entry)):
-                slot_variable.assign(values.get(name, np.zeros(entry.shape, np.float32)))
-        adam.iterations.assign(adam_step)
+            (filled if in_checkpoint else zeroed).append(entry.tf1_name)
+            for slot_variable, name in zip(slots, names):
+                slot_plan.append((slot_variable, values[name] if in_checkpoint
+                                  else np.zeros(entry.shape, np.float32)))
+
+    for entry in entries:
+        _model_variable(model, entry).assign(values[entry.tf1_name])
+    for slot_variable, value in slot_plan:
+        slot_variable.assign(value)
+    if optimizer is not None:
+        _adam(optimizer).iterations.assign(adam_step)
     return LoadSummary(
         prefix=prefix,
         camera=camera,
@@ -288,7 +341,10 @@ def load_tf1_checkpoint(model, checkpoint, optimizer=None):
         tensors=len(shapes),
         parameters=sum(int(np.prod(entry.shape)) for entry in entries),
         adam_step=adam_step,
-        adam_step_exact=exact,
+        adam_step_accuracy=accuracy,
+        slots_filled=tuple(filled),
+        slots_zeroed=tuple(zeroed),
+        slots_unused=tuple(unused),
     )
 
 
@@ -346,6 +402,6 @@ def save_tf1_checkpoint(model, prefix, optimizer=None):
         elif not entry.is_upsample:
             for name in adam_slot_names(entry):
                 values[name] = np.zeros(entry.shape, np.float32)
-    values[BETA_POWERS[0]] = np.float32(beta1 ** (step + 1))
-    values[BETA_POWERS[1]] = np.float32(beta2 ** (step + 1))
+    values[BETA_POWERS[0]] = tf1_beta_power(beta1, step)
+    values[BETA_POWERS[1]] = tf1_beta_power(beta2, step)
     return write_tf1_checkpoint(prefix, values)
