@@ -36,8 +36,12 @@ flags.DEFINE_float("learning_rate", 1e-4, "Learning rate up to --lr_drop_epoch, 
 flags.DEFINE_integer("lr_drop_epoch", 2000, "Last epoch at the full learning rate.")
 define_speed_flags()  # --precision, --jit_compile, --faithful
 flags.adopt_module_key_flags(speed_flags)  # listed by --help
-flags.DEFINE_bool("train_deconv", True, "Train the four upsampling filters (False: frozen, as "
-                  "the published model was trained).")
+flags.DEFINE_bool("train_deconv", None, "Train the four upsampling filters. Unset: trained, "
+                  "except from a TF1 checkpoint without Adam slots for them (the published one), "
+                  "where they stay frozen as the release trained them.")
+flags.DEFINE_bool("release_recipe", False, "Train as the code released with the published model "
+                  "did: the four upsampling filters frozen and the column flip a no-op (it "
+                  "flipped the batch axis until the authors' fix of 2018-10-08).")
 flags.DEFINE_integer("seed", 0, "Seed of the initial weights and of every crop and order.")
 flags.DEFINE_integer("val_freq", 100, "Validate every this many epochs (0: never).", lower_bound=0)
 flags.DEFINE_integer("val_max_images", 0, "Validate on at most this many images (0: all).", lower_bound=0)
@@ -45,6 +49,9 @@ flags.DEFINE_string("init_checkpoint", None, "Start from a TF1 checkpoint (weigh
                     "state), a .weights.h5 or .keras file, or a previous run's result_dir.")
 flags.DEFINE_enum("distribute", "none", ["none", "mirrored", "multi_worker"],
                   "mirrored: every GPU of this machine; multi_worker: machines from TF_CONFIG.")
+flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical devices, so that "
+                     "--distribute=mirrored runs that many replicas on a machine without GPUs "
+                     "(0: the devices TensorFlow finds).", lower_bound=0)
 flags.DEFINE_string("list_file", None, "Train on the pairs of a SID list file instead of the glob.")
 flags.DEFINE_string("cache_dir", None, "Where decoded raw files are cached (default DATA_DIR/.cache).")
 flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 and 10172.")
@@ -89,6 +96,12 @@ def main(argv):
     from sid_tf2.raw import RawFileError
     from sid_tf2.training import TrainConfig, TrainingError, train
 
+    if FLAGS.cpu_devices:  # before anything initialises TensorFlow's devices
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * FLAGS.cpu_devices)
     data_dir, result_dir = _defaults()
     try:  # a contradiction with --faithful is a usage error; auto is resolved by train()
         speed = speed_settings_from_flags() if FLAGS.faithful else None
@@ -99,6 +112,10 @@ def main(argv):
         from sid_tf2.hardware import apply_math_settings
 
         apply_math_settings(speed)
+    if FLAGS.release_recipe and FLAGS.train_deconv:
+        print("error: --release_recipe keeps the upsampling filters frozen: drop --train_deconv.",
+              file=sys.stderr)
+        return 2
     if FLAGS.synthetic and FLAGS.simulate_on_the_fly:
         print("error: --synthetic writes a dataset; --simulate_on_the_fly makes pairs without one: "
               "choose one.", file=sys.stderr)
@@ -121,7 +138,8 @@ def main(argv):
         learning_rate=FLAGS.learning_rate, lr_drop_epoch=FLAGS.lr_drop_epoch,
         precision=speed.precision if speed else FLAGS.precision,
         jit_compile=speed.jit_compile if speed else FLAGS.jit_compile,
-        train_deconv=FLAGS.train_deconv, seed=FLAGS.seed, val_freq=FLAGS.val_freq,
+        train_deconv=False if FLAGS.release_recipe else FLAGS.train_deconv,
+        column_flips=not FLAGS.release_recipe, seed=FLAGS.seed, val_freq=FLAGS.val_freq,
         val_max_images=FLAGS.val_max_images, init_checkpoint=FLAGS.init_checkpoint,
         distribute=FLAGS.distribute, list_file=FLAGS.list_file, cache_dir=FLAGS.cache_dir,
         exclude_misaligned=FLAGS.exclude_misaligned, keep_checkpoints=FLAGS.keep_checkpoints,

@@ -71,7 +71,10 @@ def scaled_short_exposure(pair, gt):
     with read_raw(pair.input_path) as raw:
         rendered = render_ground_truth(raw)
     rendered = rendered[: gt.shape[0], : gt.shape[1]]
-    return rendered * (np.mean(gt) / max(float(np.mean(rendered)), 1e-12))
+    # The original's `scale_full * np.mean(gt_full) / np.mean(scale_full)`, in its order and in
+    # float32, so the 8-bit image has its bytes; a black frame stays black.
+    mean = np.mean(rendered)
+    return rendered * np.mean(gt) / mean if mean > 0 else rendered
 
 
 def _summarise(results):

@@ -4,6 +4,7 @@ Datasets are tiny real DNG files (64x96 mosaics) written with sid_tf2.dng; the e
 computed straight from rawpy with the original's formulas, written out again here.
 """
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -202,14 +203,15 @@ def test_xtrans_crops_follow_the_original_formula(tmp_path, patch):
     scenes = data.discover_scenes(root)
     sampler = data.TrainSampler(scenes, os.path.join(root, ".cache"), camera="fuji", patch_size=patch,
                                 progress=False)
-    for epoch in range(6):
+    corners = set()
+    for epoch in range(8):
         (inputs, gt), = batches(sampler.dataset(epoch))
         assert inputs.shape == (1, patch, patch, 9) and gt.shape == (1, 3 * patch, 3 * patch, 3)
-        draw = sampler.draw(epoch, 0)[2]
-        assert draw.y % 2 == 0 and draw.x % 2 == 0  # aligned to the 6x6 block
+        corners.add((sampler.draw(epoch, 0)[2].y % 2, sampler.draw(epoch, 0)[2].x % 2))
         want_inputs, want_gt = expected_example(sampler, epoch, 0, original_pack_fuji)
         np.testing.assert_allclose(inputs[0], want_inputs, rtol=0, atol=1e-6)
         np.testing.assert_array_equal(gt[0], want_gt)
+    assert len(corners) > 1  # odd corners too, not only those on a 6x6 block
     assert data.infer_camera(scenes, sampler.cache) == "fuji"  # .dng: from the CFA pattern
     example = next(data.make_eval_pairs(scenes, sampler.cache, camera=None, progress=False))
     assert example.input.shape == (24, 32, 9) and example.gt.shape == (72, 96, 3)
@@ -305,12 +307,19 @@ def test_ground_truth_scaling_matches_the_original_for_every_value():
     np.testing.assert_array_equal(sampling.gt_to_float(values), np.float32(values / 65535.0))
 
 
-def test_draws_cover_the_whole_range():
-    draws = [data.draw_sample(0, 0, i, [(20, 30)], 17) for i in range(400)]
-    assert {d.y for d in draws} == set(range(4)) and {d.x for d in draws} == set(range(14))
-    fuji = [data.draw_sample(0, 0, i, [(20, 30)], 16, camera="fuji") for i in range(200)]
-    assert {d.y for d in fuji} == {0, 2, 4} and {d.x for d in fuji} <= set(range(0, 15, 2))
-    assert data.draw_sample(0, 0, 0, [(20, 30)], 20).y == 0  # a patch as large as the image
+@pytest.mark.parametrize("camera", ["sony", "fuji"])
+def test_draws_cover_the_originals_range(camera):
+    """The original's `randint(0, H - p)`: every corner in [0, H - p), never H - p itself."""
+    draws = [data.draw_sample(0, 0, i, [(20, 30)], 17, camera=camera) for i in range(400)]
+    assert {d.y for d in draws} == set(range(3)) and {d.x for d in draws} == set(range(13))
+    assert data.draw_sample(0, 0, 0, [(20, 30)], 20, camera=camera).y == 0  # patch = image
+
+
+def test_the_release_recipe_keeps_every_draw_but_the_column_flip():
+    draws = [data.draw_sample(0, 3, i, [(20, 30)], 8) for i in range(64)]
+    release = [data.draw_sample(0, 3, i, [(20, 30)], 8, column_flips=False) for i in range(64)]
+    assert any(d.flip_cols for d in draws) and not any(d.flip_cols for d in release)
+    assert [dataclasses.replace(d, flip_cols=False) for d in draws] == release
 
 
 def test_too_small_images_are_named(bayer_dir, bayer_cache):

@@ -13,6 +13,14 @@ stays on 127.0.0.1 and every child runs under a time limit and is killed on fail
 - Multi-worker, end to end: `train_sony.py --distribute=multi_worker` in two worker processes
   on a tiny synthetic dataset with 3 training scenes (batches of 2, then 1), against the same
   run on one device.
+- `train_sony.py --distribute=mirrored --cpu_devices=2` with the machine's default settings,
+  and with the settings chosen on CPUs with AVX512-BF16 or AMX (mixed_bfloat16 without XLA,
+  oneDNN on), whatever this machine's CPU: it trains.
+
+Comparisons run in float32 (pinned), and the mirrored step runs with oneDNN on
+(TF_ENABLE_ONEDNN_OPTS=1) on every machine: oneDNN's convolution mis-shapes an empty batch,
+which the replica without an example of a last, partial batch gets, and that stopped every
+distributed run on CPUs where TensorFlow turns oneDNN on by default (AVX512-BF16/VNNI, AMX).
 
 Measured (2 CPU cores; max|a - b| / max|b| per tensor, relative for losses):
 - mirrored vs one device (4 steps at lr 1e-4): losses equal (0), weights 1.5e-7, Adam moments
@@ -24,7 +32,7 @@ Before the fix in `make_train_step` the last, partial batch's loss was divided b
 global batch (2) instead of the examples it held (1): its loss (and gradients) were halved
 under any strategy, so distributed training differed from one-device training every epoch.
 
-About 65 s in all on 2 cores (each child imports TensorFlow and traces the step).
+About 2 minutes in all on 2 cores (each child imports TensorFlow and traces the step).
 """
 
 import json
@@ -101,12 +109,13 @@ MIRRORED_CHILD = textwrap.dedent(
     initial = [w.numpy() for w in single.weights]
 
     with strategy.scope():
-        model = build_unet("sony")
-        optimizer = make_optimizer(LEARNING_RATE)
+        model = build_unet("sony", "float32")
+        optimizer = make_optimizer(LEARNING_RATE, "float32")
     model.set_weights(initial)
-    step = make_train_step(model, optimizer, strategy=strategy, global_batch_size=2)
-    single_optimizer = make_optimizer(LEARNING_RATE)
-    single_step = make_train_step(single, single_optimizer)
+    step = make_train_step(model, optimizer, precision="float32", jit_compile=False,
+                           strategy=strategy, global_batch_size=2)
+    single_optimizer = make_optimizer(LEARNING_RATE, "float32")
+    single_step = make_train_step(single, single_optimizer, precision="float32", jit_compile=False)
 
     # Batches of 2, 2, 2, then 1: one example per replica, and a last partial batch.
     inputs = rng.uniform(size=(7, 32, 32, 4)).astype(np.float32)
@@ -155,7 +164,7 @@ MIRRORED_CHILD = textwrap.dedent(
 def mirrored_result_fixture():
     try:
         completed = subprocess.run(
-            [sys.executable, "-c", MIRRORED_CHILD], cwd=REPO, env=_child_env(),
+            [sys.executable, "-c", MIRRORED_CHILD], cwd=REPO, env=_child_env(TF_ENABLE_ONEDNN_OPTS="1"),
             capture_output=True, text=True, timeout=MIRRORED_TIMEOUT,
         )
     except subprocess.TimeoutExpired as error:  # run() has killed the child
@@ -207,6 +216,7 @@ TRAIN_FLAGS = [
     "--learning_rate=1e-4",
     "--seed=0",
 ]
+FLOAT32 = ["--precision=float32", "--nojit_compile"]  # what the one-device run computes
 
 
 def _free_ports(count):
@@ -233,7 +243,7 @@ def _run_cluster(data_dir, result_dir, workdir, workers=2):
             logs.append(log)
             processes.append(subprocess.Popen(
                 [sys.executable, str(TRAIN_SCRIPT), f"--data_dir={data_dir}",
-                 f"--result_dir={result_dir}", "--distribute=multi_worker", *TRAIN_FLAGS],
+                 f"--result_dir={result_dir}", "--distribute=multi_worker", *TRAIN_FLAGS, *FLOAT32],
                 cwd=workdir, env=_child_env(TF_CONFIG=json.dumps(config)),
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             ))
@@ -286,23 +296,20 @@ def test_multi_worker_training_equals_one_device(synthetic_data, tmp_path):
     import keras
 
     from sid_tf2 import build_unet
-    from sid_tf2.hardware import resolve_speed_settings
     from sid_tf2.training import TrainConfig, train
 
     # One device first (it also fills the shared decode cache the workers then read).
     single = train(TrainConfig(
         data_dir=str(synthetic_data), result_dir=str(tmp_path / "single"), epochs=1,
         patch_size=32, batch_size=2, val_freq=0, save_freq=1000, learning_rate=1e-4, seed=0,
-        progress=False,
+        progress=False, precision="float32", jit_compile=False,
     ), log=lambda line: None)
     assert single.epochs_run == 2
 
     result_dir = tmp_path / "multi"
-    logs = _run_cluster(synthetic_data, result_dir, tmp_path)
-    # The workers run with the scripts' defaults: on CPUs that is XLA for each replica's
-    # forward and backward pass, with the gradients' all-reduce outside XLA.
-    speed = resolve_speed_settings()
-    assert all(f"speed settings: {speed.reason}" in log for log in logs)
+    _run_cluster(synthetic_data, result_dir, tmp_path)
+    settings = json.loads((result_dir / "run_settings.json").read_text())
+    assert (settings["precision"], settings["config"]["jit_compile"]) == ("float32", False)
     chief = _weights(result_dir / "model.weights.h5")
     other = _weights(result_dir / "workers" / "worker-1" / "model.weights.h5")
     expected = _weights(tmp_path / "single" / "model.weights.h5")
@@ -322,3 +329,27 @@ def test_multi_worker_training_equals_one_device(synthetic_data, tmp_path):
     assert min(moved.values()) > 0, [name for name, value in moved.items() if value == 0]
     assert max(moved.values()) < 2e-3, max(moved.items(), key=lambda item: item[1])
     assert max(moved.values()) > 1e-4
+
+
+# --- train_sony.py --distribute=mirrored on two logical CPUs, as a user runs it ---------------
+
+@pytest.mark.parametrize("speed_flags, onednn", [
+    ([], None),  # this machine's defaults, whatever its CPU
+    (["--precision=mixed_bfloat16", "--nojit_compile"], "1"),  # the choice on AVX512-BF16/AMX CPUs
+], ids=["defaults", "bf16-cpu-settings"])
+def test_mirrored_training_runs_from_the_command_line(synthetic_data, tmp_path, speed_flags, onednn):
+    extra = {} if onednn is None else {"TF_ENABLE_ONEDNN_OPTS": onednn}
+    try:
+        completed = subprocess.run(
+            [sys.executable, str(TRAIN_SCRIPT), f"--data_dir={synthetic_data}",
+             f"--result_dir={tmp_path / 'run'}", "--distribute=mirrored", "--cpu_devices=2",
+             *TRAIN_FLAGS, *speed_flags],
+            cwd=tmp_path, env=_child_env(**extra), capture_output=True, text=True,
+            timeout=MIRRORED_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"train_sony.py --distribute=mirrored did not finish in {MIRRORED_TIMEOUT} s")
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, _tail(output)
+    assert "2 replica(s)" in output, _tail(output)
+    assert (tmp_path / "run" / "model.weights.h5").exists()

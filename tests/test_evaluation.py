@@ -168,6 +168,62 @@ def test_metrics_json_agrees_with_metrics_csv(evaluated):
     assert {"tensorflow", "keras", "rawpy", "sid_tf2"} <= set(summary["versions"])
 
 
+def test_metrics_json_says_what_computed_them(evaluated):
+    _, _, result_dir, result = evaluated
+    summary = json.loads((result_dir / "metrics.json").read_text())
+    # The default evaluation is the original graph's computation on every machine.
+    assert (summary["precision"], summary["jit_compile"], summary["tensor_float_32"]) == ("float32", False, False)
+    assert isinstance(summary["onednn"], bool) and summary["device"].startswith(("CPU: ", "GPU"))
+    assert "speed settings: float32 without XLA, TF32 off" in result.stdout
+
+
+def test_the_metrics_do_not_depend_on_onednn(evaluated, tmp_path):
+    """The same evaluation with oneDNN switched the other way (as on another kind of CPU):
+    the float32 outputs differ only in their last bits, so the 8-bit images and the metrics
+    agree."""
+    data_dir, weights, result_dir, _ = evaluated
+    first = json.loads((result_dir / "metrics.json").read_text())
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0" if first["onednn"] else "1")
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "test_sony.py"), f"--data_dir={data_dir}",
+         f"--checkpoint={weights}", f"--result_dir={tmp_path}"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    second = json.loads((tmp_path / "metrics.json").read_text())
+    assert second["onednn"] != first["onednn"]
+    for a, b in zip(_rows(result_dir), _rows(tmp_path)):
+        assert abs(float(a["psnr"]) - float(b["psnr"])) < 1e-2
+        assert abs(float(a["ssim"]) - float(b["ssim"])) < 1e-4
+        stem = f"{int(a['scene_id']):5d}_00_{int(float(a['ratio']))}_out.png"
+        one, other = (tf.io.decode_png(open(d / "final" / stem, "rb").read()).numpy()
+                      for d in (result_dir, tmp_path))
+        assert np.abs(one.astype(int) - other).max() <= 1
+        assert np.count_nonzero(one != other) <= 1e-3 * one.size
+
+
+def test_the_scale_image_is_the_originals(evaluated):
+    """`_scale.png`: the short exposure rendered by LibRaw like the ground truth, not amplified,
+    times mean(gt) / mean(itself), written through bytescale: computed here from the raw files
+    with rawpy directly, in the original's order of operations."""
+    import rawpy
+
+    _, _, result_dir, _ = evaluated
+    for row in _rows(result_dir)[:2]:
+        rendered = {}
+        for kind in ("input", "gt"):
+            with rawpy.imread(row[f"{kind}_path"]) as raw:
+                image = raw.postprocess(use_camera_wb=True, half_size=False, no_auto_bright=True,
+                                        output_bps=16)
+            rendered[kind] = np.float32(image / 65535.0)
+        scale_full = rendered["input"] * np.mean(rendered["gt"]) / np.mean(rendered["input"])
+        stem = result_dir / "final" / f"{int(row['scene_id']):5d}_00_{int(float(row['ratio']))}"
+        written = tf.io.decode_png(open(f"{stem}_scale.png", "rb").read()).numpy()
+        expected = _scipy_bytescale(scale_full * 255, cmin=0, cmax=255, high=255, low=0)
+        np.testing.assert_array_equal(written, expected)
+        assert written.mean() > 0
+
+
 def test_reported_psnr_is_what_scikit_image_measures_on_the_saved_pngs(evaluated):
     _, _, result_dir, _ = evaluated
     for row in _rows(result_dir):

@@ -86,8 +86,10 @@ class TrainSampler:
     pair's camera and sizes, so problems stop the run here with the file's name.
     """
 
-    def __init__(self, scenes, cache, *, camera="sony", patch_size=512, seed=0, progress=True):
+    def __init__(self, scenes, cache, *, camera="sony", patch_size=512, seed=0, progress=True,
+                 column_flips=True):
         self.scenes = _check_scenes(scenes)
+        self.column_flips = bool(column_flips)  # False: the released code's no-op column flip
         self.cache = as_cache(cache)
         self.patch_size = int(patch_size)
         if self.patch_size < 1:
@@ -123,7 +125,8 @@ class TrainSampler:
     def _draw(self, epoch, index, order):
         scene_index = int((self.order(epoch) if order is None else order)[index])
         items, gt_entry = self._pairs[scene_index]
-        draw = draw_sample(self.seed, epoch, index, [shape for _, _, shape in items], self.patch_size, self.camera)
+        draw = draw_sample(self.seed, epoch, index, [shape for _, _, shape in items], self.patch_size,
+                           self.camera, self.column_flips)
         return scene_index, items[draw.input_index], gt_entry, draw
 
     def draw(self, epoch, index, order=None):

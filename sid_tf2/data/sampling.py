@@ -11,16 +11,18 @@ So an epoch is the same however many threads build it and whichever epoch a run 
 `load_train_example` turns a draw into arrays, reading only the crop from the memory-mapped
 cache; `load_eval_example` gives the full image for validation and testing.
 
-Crops follow the original: the corner is uniform over the packed input, y in [0, H - p] and x
-in [0, W - p] (both ends included, so a patch as large as the image works; the original's
-`randint(0, W - p)` never drew the last position). The ground-truth crop starts at the block size
-times the corner (2 for Bayer, 3 for X-Trans). For X-Trans the packed corner is even, so that
-the mosaic crop starts on a 6x6 block and packs exactly like the whole image.
+Crops follow the original's `randint(0, W - p)`: the corner is uniform over y in [0, H - p) and
+x in [0, W - p), for Bayer and X-Trans alike (a patch exactly as large as the image, which the
+original could not train on, takes the corner 0). The ground-truth crop starts at the block
+size times the corner (2 for Bayer, 3 for X-Trans). An X-Trans crop is packed from the 6x6
+blocks that cover it and then cut, so it equals the same crop of the whole packed image at any
+corner, odd or even.
 
-Augmentations, as ORIGINAL.md states them: flip rows, flip columns, transpose H and W. (The
-original's first release flipped axis 0 of its [1, H, W, C] patches for the column flip, the
-batch axis, so a no-op; its authors changed it to axis 2 in October 2018, issue #55 of
-cchen156/Learning-to-See-in-the-Dark.)
+Augmentations, as ORIGINAL.md states them: flip rows, flip columns, transpose H and W. The code
+released with the published model flipped axis 0 of its [1, H, W, C] patches for the column
+flip, the batch axis, so that flip did nothing; its authors changed it to axis 2 on 2018-10-08.
+`column_flips=False` reproduces the release (the bit is still drawn, so every other choice stays
+the same).
 """
 
 import dataclasses
@@ -93,16 +95,17 @@ def size_mismatch(mosaic_shape, gt_shape, camera):
             f"{int(gt_shape[0])}x{int(gt_shape[1])}")
 
 
-def draw_sample(seed, epoch, index, packed_shapes, patch_size, camera="sony"):
+def draw_sample(seed, epoch, index, packed_shapes, patch_size, camera="sony", column_flips=True):
     """The random choices of element `index` of epoch `epoch`.
 
     One Generator seeded with (seed, epoch, index) draws, in this order: the input (uniform over
-    the scene's inputs), y, x (uniform, ends included; even for X-Trans), then the row flip,
-    column flip and transpose (one bit each).
+    the scene's inputs), y in [0, H - p), x in [0, W - p), then the row flip, column flip and
+    transpose (one bit each).
 
     Args:
       packed_shapes: the packed (H, W) of each input of the element's scene, in scene order.
       patch_size: the crop's side in the packed input.
+      column_flips: False reproduces the released code, whose column flip did nothing.
     """
     camera = check_camera(camera)
     rng = np.random.default_rng(
@@ -113,14 +116,10 @@ def draw_sample(seed, epoch, index, packed_shapes, patch_size, camera="sony"):
     p = int(patch_size)
     if height < p or width < p:
         raise DatasetError(f"packed input {height}x{width} is smaller than the patch {p}x{p}.")
-    if camera == "fuji":  # even packed corners: the mosaic crop starts on a 6x6 block
-        y = 2 * int(rng.integers(0, (height - p) // 2, endpoint=True))
-        x = 2 * int(rng.integers(0, (width - p) // 2, endpoint=True))
-    else:
-        y = int(rng.integers(0, height - p, endpoint=True))
-        x = int(rng.integers(0, width - p, endpoint=True))
+    y = int(rng.integers(0, max(height - p, 1)))
+    x = int(rng.integers(0, max(width - p, 1)))
     flip_rows, flip_cols, transpose = (bool(bit) for bit in rng.integers(0, 2, size=3))
-    return Draw(input_index, y, x, flip_rows, flip_cols, transpose)
+    return Draw(input_index, y, x, flip_rows, flip_cols and column_flips, transpose)
 
 
 def augment(image, draw, dtype=None):
@@ -150,14 +149,17 @@ def packed_input_crop(entry, y, x, patch_size):
     p = int(patch_size)
     mosaic = entry.load()
     if entry.camera == "sony":
+        dy = dx = 0
         crop = np.array(mosaic[2 * y:2 * (y + p), 2 * x:2 * (x + p)])
     else:
-        if y % 2 or x % 2:
-            raise ValueError(f"X-Trans crops need even packed corners, got ({y}, {x}).")
-        side = XTRANS_BLOCK * ((p + 1) // 2)  # whole 6x6 blocks covering the patch
-        crop = np.array(mosaic[3 * y:3 * y + side, 3 * x:3 * x + side])
+        # Packed rows 2k and 2k + 1 come from the 6x6 block at mosaic row 6k: pack the whole
+        # blocks that cover the patch, starting at the block of the corner, then cut.
+        dy, dx = y % 2, x % 2
+        rows = XTRANS_BLOCK * ((p + dy + 1) // 2)
+        cols = XTRANS_BLOCK * ((p + dx + 1) // 2)
+        crop = np.array(mosaic[3 * (y - dy):3 * (y - dy) + rows, 3 * (x - dx):3 * (x - dx) + cols])
     del mosaic  # unmap: only the crop's pages were read
-    packed = pack_mosaic(crop, entry)[:p, :p]
+    packed = pack_mosaic(crop, entry)[dy:dy + p, dx:dx + p]
     if packed.shape[:2] != (p, p):
         raise DatasetError(f"{entry.source}: a {p}x{p} crop at ({y}, {x}) lies outside the packed input.")
     return packed

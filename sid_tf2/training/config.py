@@ -14,7 +14,8 @@ class TrainConfig:
 
     Defaults are the original's: batch 1, 512x512 patches, epochs 0..4000, learning rate 1e-4
     dropped to 1e-5 after epoch 2000, image dumps every 500 epochs, upsampling filters trained
-    as in the later version of the code.
+    and columns flipped as in the later version of the code. The code released with the
+    published model trained with `train_deconv=False, column_flips=False`.
     """
 
     data_dir: str = "./dataset/Sony/"
@@ -28,7 +29,11 @@ class TrainConfig:
     lr_drop_epoch: int = 2000  # epochs after this one use learning_rate / 10
     precision: str = "float32"  # or "auto": the fastest for this machine (sid_tf2.hardware)
     jit_compile: Optional[bool] = False  # None: the fastest for the precision and machine
-    train_deconv: bool = True
+    # None: trained, except from a TF1 checkpoint that has no Adam slots for them (the release),
+    # whose Adam state would give them zero moments at a late step (updates of several times the
+    # learning rate): then frozen, as the release trained them.
+    train_deconv: Optional[bool] = None
+    column_flips: bool = True  # False: the released code's column flip, which flipped nothing
     seed: int = 0
     val_freq: int = 100  # validate every val_freq epochs (0: never)
     val_max_images: int = 0  # 0: every validation image

@@ -1,6 +1,6 @@
 """tf.distribute for training: one device, several GPUs of a machine, or several machines.
 
-`mirrored` replicates the model on every visible GPU (or the CPU devices) of one machine;
+`mirrored` replicates the model on every visible GPU (or every logical CPU device) of one machine;
 `multi_worker` spans machines described by the TF_CONFIG environment variable. Only the chief
 writes the run's checkpoints, images and logs; other workers write their checkpoints under
 `result_dir/workers/<task>-<id>/`, as TensorFlow recommends, so no two processes write one file.
@@ -17,7 +17,10 @@ def make_strategy(name):
     if name == "none":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # Every GPU; without GPUs, every logical CPU device (train_sony.py --cpu_devices), which
+        # MirroredStrategy would otherwise reduce to one.
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
     if name == "multi_worker":
         if not os.environ.get("TF_CONFIG"):
             raise ValueError(

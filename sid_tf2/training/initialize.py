@@ -18,6 +18,20 @@ def _is_tf1_checkpoint(path):
     return os.path.exists(path + ".index") or path.endswith((".index", ".meta")) or ".data-" in path
 
 
+def tf1_layout(path):
+    """"release" or "full" when `path` is a TF1 checkpoint of the SID network, else None.
+
+    Reads only the index: a release-layout checkpoint (the published one) has no Adam slots for
+    the four upsampling filters, which decides whether a run from it should train them.
+    """
+    if not path or not _is_tf1_checkpoint(path):
+        return None
+    from weight_converter.tf1_checkpoint import resolve_prefix, read_shapes
+
+    shapes = read_shapes(resolve_prefix(path))
+    return "full" if "Variable/Adam" in shapes else "release"
+
+
 def initialize_from(path, model, optimizer):
     """Load `path` into the model (and, for TF1, the optimizer); return what was done."""
     if not os.path.exists(path) and not os.path.exists(path + ".index"):

@@ -27,14 +27,15 @@ from sid_tf2.training.checkpoints import (
     restore_checkpoint,
     save_checkpoint,
 )
+from sid_tf2.training.distribute import describe as describe_strategy
 from sid_tf2.training.distribute import is_chief, make_strategy, worker_result_dir
 from sid_tf2.training import finetune
-from sid_tf2.training.initialize import initialize_from
+from sid_tf2.training import initialize
 from sid_tf2.training.step import make_optimizer, make_train_step, trained_variables
 
 # Settings that must not change between a run and its resumption, or it would not be exact.
 # (init_checkpoint and reinit_last act only on a fresh start, so they are not among them.)
-RESUME_KEYS = ("camera", "patch_size", "batch_size", "precision", "train_deconv", "seed", "freeze",
+RESUME_KEYS = ("camera", "patch_size", "batch_size", "precision", "train_deconv", "column_flips", "seed", "freeze",
                "train_fraction", "pairs_per_ratio", "simulate_on_the_fly", "source_dir", "noise_model",
                "simulation_profile", "on_the_fly_examples", "on_the_fly_scene_size")
 
@@ -109,7 +110,7 @@ def _make_sampler(config, scenes):
     cache = data.RawCache.for_dataset(config.data_dir, config.cache_dir)
     return data.TrainSampler(
         scenes, cache, camera=config.camera, patch_size=config.patch_size, seed=config.seed,
-        progress=config.progress,
+        progress=config.progress, column_flips=config.column_flips,
     )
 
 
@@ -146,6 +147,29 @@ def _resolve_speed(config, saved, log):
     if settings.warning:
         log(f"warning: {settings.warning}")
     return dataclasses.replace(config, precision=settings.precision, jit_compile=settings.jit_compile)
+
+
+def _resolve_train_deconv(config, saved, log):
+    """`config` with train_deconv decided: as given, as the resumed run had it, or by default
+    True except from a TF1 checkpoint without Adam slots for the upsampling filters."""
+    if saved and config.train_deconv is None:
+        return dataclasses.replace(config, train_deconv=saved["train_deconv"])
+    if saved:
+        return config
+    brings_adam_state = not (config.reinit_last or config.freeze)
+    release = brings_adam_state and initialize.tf1_layout(config.init_checkpoint) == "release"
+    if config.train_deconv is None:
+        if release:
+            log("the TF1 checkpoint has no Adam slots for the four upsampling filters (the "
+                "published model was trained with them frozen): keeping them frozen "
+                "(--train_deconv trains them, from zero moments)")
+        return dataclasses.replace(config, train_deconv=not release)
+    if config.train_deconv and release:
+        log("warning: the TF1 checkpoint has no Adam slots for the four upsampling filters: they "
+            "start with zero moments at the checkpoint's late Adam step, so their first updates "
+            "are several times the learning rate (--notrain_deconv keeps them frozen, as the "
+            "release trained them)")
+    return config
 
 
 def _predictor(model, jit_compile):
@@ -192,6 +216,8 @@ def train(config, *, log=print):
     config.validate()
     scenes, val_pairs = _discover(config)
     strategy = make_strategy(config.distribute)
+    if config.distribute != "none":
+        log(f"distributed training: {describe_strategy(strategy)}")
     chief = is_chief(strategy)
     result_dir = config.result_dir if chief else worker_result_dir(config.result_dir, strategy)
     os.makedirs(result_dir, exist_ok=True)
@@ -212,6 +238,7 @@ def train(config, *, log=print):
         with open(os.path.join(result_dir, "run_settings.json")) as handle:
             saved = json.load(handle)
     config = _resolve_speed(config, saved, log)
+    config = _resolve_train_deconv(config, saved, log)
     with strategy.scope():
         tf.keras.utils.set_random_seed(config.seed)
         model = build_unet(config.camera, config.precision)
@@ -235,7 +262,7 @@ def train(config, *, log=print):
         if config.init_checkpoint:
             # Surgery changes what the Adam state of a TF1 checkpoint would belong to: weights only then.
             surgery = bool(config.reinit_last or frozen)
-            log(initialize_from(config.init_checkpoint, model, None if surgery else optimizer))
+            log(initialize.initialize_from(config.init_checkpoint, model, None if surgery else optimizer))
             if config.reinit_last:
                 names = finetune.reinitialize_layers(
                     model, finetune.last_conv_layers(config.reinit_last), seed=config.seed)
