@@ -2,6 +2,7 @@
 
 from sid_tf2.layers import DepthToSpace, UpsampleAndConcat, lrelu
 from sid_tf2.model import CAMERAS, PRECISIONS, Camera, build_unet, get_camera
+from sid_tf2.inference import make_predictor
 
 __all__ = [
     "CAMERAS",
@@ -12,5 +13,6 @@ __all__ = [
     "build_unet",
     "get_camera",
     "lrelu",
+    "make_predictor",
 ]
 __version__ = "0.1.0"

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import rawpy
 
+from parity_tests.environment import reference_file
 from sid_tf2 import data
 from sid_tf2.data import sampling
 from sid_tf2.dng import write_dng
@@ -453,10 +454,7 @@ REFERENCE_COUNTS = {  # ORIGINAL.md: pairs and scenes per list
 
 @pytest.mark.parametrize("camera,split", sorted(REFERENCE_COUNTS))
 def test_counts_of_the_real_lists(camera, split):
-    reference = os.environ.get("SID_REFERENCE_DIR")
-    if not reference:
-        pytest.skip("SID_REFERENCE_DIR is not set: it names the sid-reference directory with dataset/*_list.txt")
-    report = data.count_list(os.path.join(reference, "dataset", f"{camera}_{split}_list.txt"))
+    report = data.count_list(str(reference_file("dataset", f"{camera}_{split}_list.txt")))
     assert report.ok, report.format()
     assert (report.num_pairs, report.scenes_per_split[split]) == REFERENCE_COUNTS[(camera, split)]
     assert set(report.pairs_per_split) == {split}  # the ids' first digit agrees with the list

@@ -1,5 +1,7 @@
 """The fastest settings per machine, the --faithful flag, and fitted inference tiles."""
 
+import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -7,11 +9,14 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from absl import flags
 
 from sid_tf2.hardware import (
+    EVALUATE,
     FAITHFUL,
     Hardware,
+    apply_math_settings,
     detect_hardware,
     read_cpu_flags,
     resolve_speed_settings,
@@ -19,21 +24,75 @@ from sid_tf2.hardware import (
 from sid_tf2.inference import _axis_weights, _weight_sum, tile_spans
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 
-AVX2_CPU = Hardware((), frozenset({"avx2", "fma", "f16c"}), onednn_bfloat16=False)
-AMX_CPU = Hardware((), frozenset({"avx512f", "avx512_bf16", "amx_bf16"}), onednn_bfloat16=True)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The kinds of machine the project meets, described as detect_hardware would see them. Each
+# branch of the auto rule runs here whatever the CPU running the tests is.
+AVX2_CPU = Hardware((), frozenset({"avx2", "fma", "f16c"}), onednn_bfloat16=False, onednn=False)
+AVX512_CPU = Hardware((), frozenset({"avx2", "avx512f", "avx512_vnni"}), onednn_bfloat16=False,
+                      onednn=True)  # e.g. Intel Skylake/Cascade Lake Xeon: no BF16
+AVX512_BF16_CPU = Hardware((), frozenset({"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}),
+                           onednn_bfloat16=True, onednn=True)  # e.g. AMD Zen 4
+AMX_CPU = Hardware((), frozenset({"avx512f", "avx512_bf16", "amx_bf16"}), onednn_bfloat16=True,
+                   onednn=True)  # e.g. Intel Sapphire Rapids
+TENSOR_CORE_GPU = Hardware(((8, 0),))  # e.g. A100
+OLDER_GPU = Hardware(((6, 1),))  # e.g. GTX 1080: no tensor cores
 
 
 @pytest.mark.parametrize("hardware, precision, jit", [
     (AVX2_CPU, "float32", True),  # what benchmarks/RESULTS.md measured: float32 + XLA fastest
+    (AVX512_CPU, "float32", True),  # no native bfloat16: as AVX2
+    (AVX512_BF16_CPU, "mixed_bfloat16", False),  # oneDNN's bfloat16 kernels (measured: 1.9x)
     (AMX_CPU, "mixed_bfloat16", False),  # oneDNN's bfloat16 kernels; XLA would compute float32
+    (dataclasses.replace(AVX512_BF16_CPU, onednn=False), "float32", True),  # TF_ENABLE_ONEDNN_OPTS=0
     (Hardware((), frozenset({"amx_bf16"}), onednn_bfloat16=False), "float32", True),
-    (Hardware(((8, 0),)), "mixed_float16", True),  # tensor cores
+    (TENSOR_CORE_GPU, "mixed_float16", True),  # tensor cores
+    (OLDER_GPU, "float32", True),
     (Hardware(((8, 6), (6, 1))), "float32", True),  # one GPU without them: not for all
 ])
 def test_auto_picks_the_fastest_settings_for_the_hardware(hardware, precision, jit):
     settings = resolve_speed_settings(hardware=hardware)
     assert (settings.precision, settings.jit_compile) == (precision, jit)
     assert "auto" in settings.reason and not settings.warning
+
+
+@pytest.mark.parametrize("hardware", [AVX2_CPU, AVX512_CPU, AVX512_BF16_CPU, AMX_CPU,
+                                      TENSOR_CORE_GPU, OLDER_GPU])
+def test_evaluation_computes_the_original_way_on_every_machine(hardware):
+    """test_sony.py's defaults: float32 without XLA or TF32, whatever the hardware; asking for
+    auto gives the fast, approximate settings of that hardware."""
+    assert resolve_speed_settings("float32", None, hardware=hardware, purpose="evaluate") == EVALUATE
+    assert (EVALUATE.precision, EVALUATE.jit_compile, EVALUATE.tensor_float_32) == ("float32", False, False)
+    fast = resolve_speed_settings(hardware=hardware, purpose="evaluate")
+    assert fast == resolve_speed_settings(hardware=hardware)
+    assert resolve_speed_settings("float32", True, hardware=hardware, purpose="evaluate").jit_compile
+
+
+def test_faithful_and_evaluation_turn_tensor_float_32_off():
+    assert not FAITHFUL.tensor_float_32 and not EVALUATE.tensor_float_32
+    assert resolve_speed_settings(hardware=TENSOR_CORE_GPU).tensor_float_32
+    try:
+        apply_math_settings(EVALUATE)
+        assert not tf.config.experimental.tensor_float_32_execution_enabled()
+    finally:
+        apply_math_settings(resolve_speed_settings(hardware=TENSOR_CORE_GPU))
+    assert tf.config.experimental.tensor_float_32_execution_enabled()
+
+
+@pytest.mark.parametrize("setting", ["0", "1"])
+def test_the_onednn_state_is_detected_as_set(setting):
+    """TF_ENABLE_ONEDNN_OPTS decides oneDNN at start-up: a child process with each value."""
+    code = ("from sid_tf2.hardware import detect_hardware, runtime_report, FAITHFUL; "
+            "import json; h = detect_hardware(); "
+            "print(json.dumps([h.onednn, runtime_report(FAITHFUL)]))")
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=setting, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, cwd=REPO, env=env)
+    assert result.returncode == 0, result.stderr
+    onednn, report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert onednn is (setting == "1") and report["onednn"] is (setting == "1")
+    assert report["precision"] == "float32" and report["jit_compile"] is False
+    assert report["device"].startswith(("CPU: ", "GPU"))
 
 
 def test_explicit_settings_are_kept_and_slow_ones_warned_about():
@@ -66,9 +125,9 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     assert isinstance(machine.cpu_flags, frozenset) and isinstance(machine.gpu_capabilities, tuple)
 
 
-def _parse(*argv):
+def _parse(*argv, purpose="fastest"):
     values = flags.FlagValues()
-    define_speed_flags(values)
+    define_speed_flags(values, purpose=purpose)
     values(["prog", *argv])
     return values
 
@@ -82,6 +141,14 @@ def test_the_speed_flags_default_to_auto_and_parse():
     assert speed_settings_from_flags(_parse("--faithful")) == FAITHFUL
     with pytest.raises(ValueError, match="--faithful"):
         speed_settings_from_flags(_parse("--faithful", "--precision=mixed_bfloat16"))
+
+
+def test_the_evaluation_flags_default_to_float32_without_xla():
+    defaults = _parse(purpose="evaluate")
+    assert (defaults.precision, defaults.jit_compile) == ("float32", None)
+    assert speed_settings_from_flags(defaults, purpose="evaluate") == EVALUATE
+    fast = speed_settings_from_flags(_parse("--precision=auto", purpose="evaluate"), purpose="evaluate")
+    assert fast == resolve_speed_settings()
 
 
 @pytest.mark.parametrize("size, tile, overlap, count, length", [
@@ -110,8 +177,6 @@ def test_tiles_always_cover_align_overlap_and_blend_to_one():
                 total = _weight_sum(_axis_weights(spans, 2), 2 * size)
                 np.testing.assert_allclose(total, 1.0, atol=1e-6, err_msg=f"{size} {tile} {overlap}")
 
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("command", [

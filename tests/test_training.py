@@ -1,6 +1,7 @@
 """Training: the compiled step, checkpoints that lose nothing, exact resume, the command line."""
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -63,8 +64,32 @@ def _weights(path):
 def test_the_optimizer_has_the_tf1_defaults():
     adam = make_optimizer()
     assert adam.epsilon == 1e-8
-    assert np.float32(adam.beta_1) == np.float32(0.9) and np.float32(adam.beta_2) == np.float32(0.999)
+    # Exactly TF1's float32 betas (0.899999976..., 0.999000012...), not the decimal 0.9 / 0.999.
+    assert adam.beta_1 == float(np.float32(0.9)) and adam.beta_1 != 0.9
+    assert adam.beta_2 == float(np.float32(0.999)) and adam.beta_2 != 0.999
     assert isinstance(make_optimizer(precision="mixed_float16"), keras.optimizers.LossScaleOptimizer)
+
+
+def test_the_defaults_are_the_original_recipe():
+    config = TrainConfig()
+    assert (config.epochs, config.save_freq, config.patch_size, config.batch_size) == (4000, 500, 512, 1)
+    assert (config.train_deconv, config.column_flips) == (None, True)
+    rates = {epoch: config.learning_rate_at(epoch) for epoch in (0, 1, 2000, 2001, 4000)}
+    assert rates == {0: 1e-4, 1: 1e-4, 2000: 1e-4, 2001: 1e-5, 4000: 1e-5}  # `if epoch > 2000`
+    dumps = [epoch for epoch in range(config.epochs + 1) if epoch % config.save_freq == 0]
+    assert dumps == [0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000]
+    # The command line has the same defaults.
+    code = ("import json, sys; import train_sony; from absl import flags; flags.FLAGS(['x']); "
+            "print(json.dumps({k: flags.FLAGS[k].value for k in ('epochs', 'save_freq', "
+            "'patch_size', 'batch_size', 'learning_rate', 'lr_drop_epoch', 'train_deconv', "
+            "'release_recipe')}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "epochs": 4000, "save_freq": 500, "patch_size": 512, "batch_size": 1,
+        "learning_rate": 1e-4, "lr_drop_epoch": 2000, "train_deconv": None,
+        "release_recipe": False}
 
 
 def test_changing_the_learning_rate_does_not_retrace():
@@ -147,6 +172,33 @@ def test_init_from_a_tf1_checkpoint_brings_the_adam_state(tmp_path):
         initialize_from(str(tmp_path / "checkpoint"), model, optimizer)  # the state file
     with pytest.raises(FileNotFoundError, match="no such file"):
         initialize_from(str(tmp_path / "missing.weights.h5"), model, optimizer)
+
+
+@pytest.mark.parametrize("train_deconv, frozen", [(None, True), (True, False)])
+def test_from_the_release_checkpoint_the_filters_stay_frozen_unless_asked(tmp_path, dataset,
+                                                                           train_deconv, frozen):
+    """The release has no Adam slots for the upsampling filters: with its late Adam step they
+    would start from zero moments and take updates of several times the learning rate."""
+    source = sid_tf2.build_unet("sony")
+    adam = make_optimizer()
+    adam.build([v for v in source.trainable_variables if not v.path.startswith("up")])
+    adam.iterations.assign(5000)
+    prefix = save_tf1_checkpoint(source, tmp_path / "release" / "model.ckpt", adam)
+    messages = []
+    result_dir = tmp_path / "run"
+    train(TrainConfig(data_dir=dataset, result_dir=str(result_dir), epochs=0, patch_size=32,
+                      val_freq=0, progress=False, precision="float32", jit_compile=False,
+                      init_checkpoint=str(prefix), train_deconv=train_deconv),
+          log=messages.append)
+    trained = sid_tf2.build_unet("sony")
+    trained.load_weights(result_dir / "model.weights.h5")
+    moved = not np.array_equal(trained.get_layer("up6").kernel.numpy(), source.get_layer("up6").kernel.numpy())
+    assert moved is not frozen
+    settings = json.loads((result_dir / "run_settings.json").read_text())
+    assert settings["train_deconv"] is not frozen
+    text = "\n".join(messages)
+    assert ("keeping them frozen" in text) is frozen
+    assert ("several times the learning rate" in text) is not frozen
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path, dataset):

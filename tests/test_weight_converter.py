@@ -283,3 +283,15 @@ def test_cli_fails_cleanly_on_the_wrong_camera(tmp_path, sony_checkpoint):
     assert "holds a sony network but the model is fuji's" in result.stderr
     assert "g_conv1_1/weights: [3, 3, 4, 32], expected [3, 3, 9, 32]" in result.stderr
     assert os.listdir(tmp_path) == []
+
+
+def test_the_public_api_imports_from_the_packages():
+    import weight_converter
+    from sid_tf2 import inference
+    from weight_converter import tf1_checkpoint
+
+    assert weight_converter.load_tf1_checkpoint is tf1_checkpoint.load_tf1_checkpoint
+    assert weight_converter.save_tf1_checkpoint is tf1_checkpoint.save_tf1_checkpoint
+    assert sid_tf2.make_predictor is inference.make_predictor
+    with pytest.raises(AttributeError):
+        weight_converter.no_such_name  # pylint: disable=pointless-statement
