@@ -7,11 +7,12 @@
 
 Writes result_dir/final/<id>_00_<ratio>_{out,gt,scale}.png as the original did, and
 metrics.csv / metrics.json (PSNR and SSIM on the saved 8-bit images, data range 255).
-By default the network computes as the original graph did (float32 without XLA, and without
-TensorFloat-32 on GPUs), so the metrics are the same on every kind of machine; metrics.json
-records the precision, XLA, TF32, oneDNN state and device. --precision=auto runs the fastest
-settings for this machine instead (e.g. mixed_bfloat16 on a CPU with AVX512-BF16 or AMX), an
-approximate evaluation.
+By default the network computes in float32, without TensorFloat-32 on GPUs, with the settings
+measured fastest on this machine whose output stays within 100 dB of the original graph's
+(sid_tf2.tuning: XLA or Winograd convolutions only where they win here), so the metrics are the
+same on every kind of machine; metrics.json records the precision, XLA, TF32, oneDNN state and
+device. --faithful computes exactly as the original graph did; --precision=mixed_bfloat16 (or
+mixed_float16) is a faster, approximate evaluation.
 """
 
 import sys
@@ -19,7 +20,7 @@ import sys
 from absl import app, flags, logging
 
 from sid_tf2 import speed_flags
-from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
+from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", None, "A TF1 checkpoint (prefix or directory, e.g. the "
@@ -36,7 +37,7 @@ flags.DEFINE_string("list_file", None, "The pair list for --protocol=all (e.g. "
                     "dataset/Sony_test_list.txt; a synthetic dataset's test_list.txt by default).")
 flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 and 10172, as the "
                   "authors advise for metrics.")
-define_speed_flags(purpose="evaluate")  # --precision (float32 by default), --jit_compile, --faithful
+define_speed_flags(purpose="evaluate")  # --precision, --jit_compile, --faithful
 flags.adopt_module_key_flags(speed_flags)  # listed by --help
 flags.DEFINE_integer("tile_size", 0, "Run in overlapping tiles of this many packed pixels "
                      "(a multiple of 16) to bound memory; 0: whole images.", lower_bound=0)
@@ -68,22 +69,23 @@ def main(argv):
 
     data_dir, result_dir, checkpoint, list_file = _defaults()
     try:
-        speed = speed_settings_from_flags(purpose="evaluate")
+        check_speed_flags()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     from sid_tf2.hardware import apply_math_settings, runtime_report
 
-    apply_math_settings(speed)
-    print(f"speed settings: {speed.reason}", flush=True)
-    if speed.warning:
-        print(f"warning: {speed.warning}", file=sys.stderr)
     try:
         pairs = select_pairs(data_dir, FLAGS.protocol, list_file, FLAGS.exclude_misaligned)
         model, camera = load_model_weights(checkpoint, camera=FLAGS.camera)
+        speed = speed_settings_from_flags(purpose="evaluate", model=model, camera=camera)
+        apply_math_settings(speed)
+        print(f"speed settings: {speed.reason}", flush=True)
+        if speed.warning:
+            print(f"warning: {speed.warning}", file=sys.stderr)
         predictor = make_predictor(
-            model, precision=speed.precision, jit_compile=speed.jit_compile,
-            tile_size=FLAGS.tile_size or None, tile_overlap=FLAGS.tile_overlap,
+            model, settings=speed, tile_size=FLAGS.tile_size or None,
+            tile_overlap=FLAGS.tile_overlap,
         )
         evaluate(
             predictor, pairs, RawCache.for_dataset(data_dir, FLAGS.cache_dir), result_dir,

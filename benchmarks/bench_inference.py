@@ -13,10 +13,12 @@ Configurations (`--configs`, comma-separated):
                 published meta graph (--meta or $SID_REFERENCE_DIR) restored from a TF1
                 checkpoint of the same weights written by weight_converter.save_tf1_checkpoint,
                 else the tf_slim rebuild (parity_tests/tf1_reference.py)
-  <precision>[+xla][+tiled]
-                `make_predictor` with precision float32, mixed_bfloat16 or mixed_float16,
-                `+xla` for jit_compile=True, `+tiled` for tiles of at most --tile (512) packed
-                pixels with --overlap (128), `+tiledSIZE` for tiles of at most SIZE
+  <precision>[@LEVEL][+xla][+winogradA-B][+tiled]
+                `make_predictor` with precision float32, mixed_bfloat16 or mixed_float16
+                (`@3`: float32 on levels 1-2, the precision from level 3 down), `+xla` for
+                jit_compile=True, `+winograd3-5` for Winograd F(4x4, 3x3) on levels 3 to 5,
+                `+tiled` for tiles of at most --tile (512) packed pixels with --overlap (128),
+                `+tiledSIZE` for tiles of at most SIZE (the tuner's candidate names, sid_tf2.tuning)
 
 1. Wall time: after `warmup` rounds, `repeats` rounds run each configuration once in turn
    (A, B, C, A, B, C, ...) in this process; medians, and the original's median divided by each
@@ -47,7 +49,7 @@ import common  # noqa: E402  (puts the repository root on sys.path)
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 PORT_CONFIGS = tuple(f"{p}{x}{t}" for p in PRECISIONS for x in ("", "+xla") for t in ("", "+tiled"))
-CONFIG_PATTERN = re.compile(r"(float32|mixed_bfloat16|mixed_float16)(\+xla)?(\+tiled(\d+)?)?")
+TILED = re.compile(r"(.*?)\+tiled(\d+)?")
 ALL_CONFIGS = ("original",) + PORT_CONFIGS
 FULL_FRAME = (1424, 2128)
 SMALL_FRAME = (352, 528)
@@ -55,16 +57,19 @@ REFERENCE = "float32"  # PSNR is measured against this configuration's output
 
 
 def parse_config(name, default_tile):
-    """'mixed_bfloat16+xla+tiled' -> ('mixed_bfloat16', True, default_tile);
-    'float32+tiled640' -> ('float32', False, 640); 'float32' and 'original' -> tile None."""
+    """(SpeedSettings, tile) of a configuration: 'mixed_bfloat16+xla+tiled' -> (bfloat16 with
+    XLA, default_tile); 'float32+xla+winograd3-5+tiled640' -> (..., 640); 'original' -> float32."""
+    from sid_tf2.hardware import SpeedSettings
+
     if name == "original":
-        return "float32", False, None
-    match = CONFIG_PATTERN.fullmatch(name)
-    if not match:
-        raise SystemExit(f"unknown config {name!r}: expected original or "
-                         "<precision>[+xla][+tiled[SIZE]], precision one of " + ", ".join(PRECISIONS))
-    precision, xla, tiled, size = match.groups()
-    return precision, bool(xla), (int(size) if size else default_tile) if tiled else None
+        return SpeedSettings("float32", False), None
+    tiled = TILED.fullmatch(name)
+    base, tile = (tiled.group(1), int(tiled.group(2) or default_tile)) if tiled else (name, None)
+    try:
+        return SpeedSettings.from_name(base), tile
+    except ValueError as error:
+        raise SystemExit(f"unknown config {name!r}: expected original or {error} "
+                         "followed by [+tiled[SIZE]]") from None
 
 
 def frame(args):
@@ -91,9 +96,8 @@ def make_call(name, model, args, work_dir):
         return graph.forward, description
     from sid_tf2.inference import make_predictor
 
-    precision, jit, tile = parse_config(name, args.tile)
-    predictor = make_predictor(model, precision=precision, jit_compile=jit, tile_size=tile,
-                               tile_overlap=args.overlap)
+    settings, tile = parse_config(name, args.tile)
+    predictor = make_predictor(model, settings=settings, tile_size=tile, tile_overlap=args.overlap)
     return predictor, None
 
 
@@ -249,7 +253,7 @@ def report(args, info, peaks, flops, configs, results, quality, worst, memory_re
     common.print_header(f"Inference, packed {args.height}x{args.width} -> "
                         f"{2 * args.height}x{2 * args.width}x3", info)
     tiles = sorted({tile for name in configs + list(memory_results)
-                    for tile in [parse_config(name, args.tile)[2]] if tile})
+                    for tile in [parse_config(name, args.tile)[1]] if tile})
     layouts = "; ".join(f"tiles of at most {tile} with overlap {args.overlap}: {tile_layout(args, tile)}, "
                         f"computing {tiled_compute_factor(args, tile):.2f}x the frame's pixels"
                         for tile in tiles)
@@ -266,7 +270,8 @@ def report(args, info, peaks, flops, configs, results, quality, worst, memory_re
     rows = []
     for name in configs:
         entry = results[name]
-        precision, _, tile = parse_config(name, args.tile)
+        settings, tile = parse_config(name, args.tile)
+        precision = settings.precision
         seconds = entry["median"]
         gflops = flops / seconds / 1e9
         peak = common.peak_for(precision, peaks)

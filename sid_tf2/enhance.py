@@ -80,7 +80,8 @@ from sid_tf2.metrics import quantise, to_uint8
 from sid_tf2.progress import format_duration
 from sid_tf2.raw import MAX_RATIO, RawFileError, pack_bayer, pack_xtrans, raw_pattern, read_raw
 from sid_tf2.raw import render_ground_truth
-from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
+from sid_tf2.hardware import apply_math_settings
+from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
 from sid_tf2.weights import WeightsError, load_model_weights
 
 __all__ = [
@@ -417,7 +418,7 @@ def define_flags(flag_values=None):
                       "simple scaling beside the network output.", **define)
     flags.DEFINE_bool("orient", True, "Turn outputs upright by the file's orientation tag.",
                       **define)
-    define_speed_flags(values)  # --precision, --jit_compile, --faithful
+    define_speed_flags(values, purpose="enhance")  # --precision, --jit_compile, --faithful
     flags.DEFINE_integer("tile_size", DEFAULT_TILE_SIZE, "Run the network on overlapping tiles "
                          "of at most this many packed pixels a side (a multiple of 16), fitted to "
                          "the image, to bound memory; 0: whole image.", **define)
@@ -470,24 +471,25 @@ def main(argv, flag_values=None):
     ratio = _parse_ratio(values.ratio)
 
     try:
-        speed = speed_settings_from_flags(values)
+        check_speed_flags(values)
     except ValueError as error:
         _error(str(error))
         return 2
-    if speed.warning:
-        print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)
     try:
-        model, camera = load_model_weights(values.weights, precision=speed.precision)
+        model, camera = load_model_weights(values.weights)
     except WeightsError as error:
         _error(f"cannot use --weights: {error}")
         return 2
+    speed = speed_settings_from_flags(values, purpose="enhance", model=model, camera=camera)
+    apply_math_settings(speed)
+    if speed.warning:
+        print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)
     try:
         os.makedirs(values.output_dir, exist_ok=True)
     except OSError as error:
         _error(f"cannot create --output_dir {values.output_dir}: {error.strerror or error}")
         return 2
-    predictor = make_predictor(model, precision=speed.precision, jit_compile=speed.jit_compile,
-                               tile_size=values.tile_size or None,
+    predictor = make_predictor(model, settings=speed, tile_size=values.tile_size or None,
                                tile_overlap=values.tile_overlap)
 
     files, failures = collect_inputs(inputs)

@@ -29,10 +29,12 @@ one flag, `--faithful`.
 
 import dataclasses
 import functools
+import re
 
 from sid_tf2.model import PRECISIONS
 
 AUTO = "auto"
+_NAME = re.compile(r"(float32|mixed_float16|mixed_bfloat16)(?:@([1-5]))?(\+xla)?(?:\+winograd([1-5])-([1-5]))?")
 NATIVE_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 TENSOR_CORE_CAPABILITY = (7, 0)
 
@@ -62,11 +64,43 @@ class Hardware:
 
 @dataclasses.dataclass(frozen=True)
 class SpeedSettings:
+    """How the network computes: precision, XLA, and the variant of the model (sid_tf2.model)."""
+
     precision: str
     jit_compile: bool
-    reason: str  # one line for the log: what was chosen and why
+    reason: str = ""  # one line for the log: what was chosen and why
     warning: str = ""  # set when explicit settings are known to be slow on this hardware
     tensor_float_32: bool = True  # False: float32 convolutions stay float32 on Ampere+ GPUs
+    low_precision_from: int = 1  # levels above this one compute in float32 (sid_tf2.model.Variant)
+    winograd_levels: tuple = ()  # levels whose 3x3 convolutions run as Winograd F(4x4, 3x3)
+
+    @property
+    def name(self):
+        """A short label: float32+xla+winograd3-5, mixed_bfloat16@3, ..."""
+        text = self.precision + ("@%d" % self.low_precision_from if self.low_precision_from > 1 else "")
+        if self.jit_compile:
+            text += "+xla"
+        if self.winograd_levels:
+            text += f"+winograd{self.winograd_levels[0]}-{self.winograd_levels[-1]}"
+        return text
+
+    @classmethod
+    def from_name(cls, name, reason="as asked"):
+        """The settings of a `name` label (float32+xla+winograd3-5, mixed_bfloat16@3, ...)."""
+        match = _NAME.fullmatch(name)
+        if not match:
+            raise ValueError(f"{name!r} is not <precision>[@level][+xla][+winogradA-B], precision "
+                             f"one of {', '.join(PRECISIONS)}.")
+        precision, low, xla, first, last = match.groups()
+        levels = tuple(range(int(first), int(last) + 1)) if first else ()
+        return cls(precision, bool(xla), reason, low_precision_from=int(low or 1),
+                   winograd_levels=levels, tensor_float_32=precision != "float32")
+
+    @property
+    def variant(self):
+        from sid_tf2.model import Variant  # pylint: disable=import-outside-toplevel
+
+        return Variant(self.precision, self.low_precision_from, tuple(self.winograd_levels))
 
 
 FAITHFUL = SpeedSettings("float32", False, "float32 without XLA (faithful to the original graph)",
@@ -180,6 +214,13 @@ def fastest_jit_compile(precision, hardware):
         precision == "mixed_bfloat16" and hardware.native_bfloat16_cpu)
 
 
+def check_faithful(precision, jit_compile):
+    """Raise ValueError when --faithful comes with a precision or XLA that contradict it."""
+    if precision not in (AUTO, "float32") or jit_compile:
+        raise ValueError("--faithful means float32 without XLA: leave out --precision and "
+                         "--jit_compile, or drop --faithful.")
+
+
 def resolve_speed_settings(precision=AUTO, jit_compile=None, *, faithful=False, hardware=None,
                            purpose="fastest"):
     """Concrete (precision, jit_compile) from the scripts' flags.
@@ -190,8 +231,8 @@ def resolve_speed_settings(precision=AUTO, jit_compile=None, *, faithful=False, 
       faithful: float32 without XLA; conflicts with any other explicit setting.
       hardware: a `Hardware` (default: this machine's).
       purpose: "fastest" (training, enhancing: the fastest settings for the machine) or
-        "evaluate" (test_sony.py: float32 stays float32 without XLA unless asked, so that the
-        published-protocol metrics do not depend on the machine; "auto" still means fastest).
+        "evaluate" (test_sony.py: float32 without XLA unless asked otherwise, so that the
+        published-protocol metrics do not depend on the machine).
     Raises:
       ValueError: `faithful` together with a precision or jit_compile that contradict it.
     """
@@ -200,11 +241,9 @@ def resolve_speed_settings(precision=AUTO, jit_compile=None, *, faithful=False, 
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}.")
     if faithful:
-        if precision not in (AUTO, "float32") or jit_compile:
-            raise ValueError("--faithful means float32 without XLA: leave out --precision and "
-                             "--jit_compile, or drop --faithful.")
+        check_faithful(precision, jit_compile)
         return FAITHFUL
-    if purpose == "evaluate" and precision == "float32" and not jit_compile:
+    if purpose == "evaluate" and precision in (AUTO, "float32") and not jit_compile:
         return EVALUATE
     hardware = hardware or detect_hardware()
     chosen = fastest_precision(hardware) if precision == AUTO else precision

@@ -12,8 +12,9 @@ edges, which the overlap hides.
 import numpy as np
 import tensorflow as tf
 
-from sid_tf2.model import build_unet, get_camera
-from sid_tf2.training.step import model_precision
+from sid_tf2.hardware import SpeedSettings
+from sid_tf2.model import Variant, build_unet, get_camera, model_variant
+from sid_tf2.winograd import prepare_winograd
 
 ALIGNMENT = 16  # 2^4 max-pools
 DEFAULT_TILE_OVERLAP = 128
@@ -24,13 +25,17 @@ def _model_camera(model):
     return next(name for name in ("sony", "fuji") if get_camera(name).in_channels == channels)
 
 
-def _with_precision(model, precision):
-    """The model itself, or a copy computing in `precision` with the same weights."""
-    if model_precision(model) == precision:
-        return model
-    copy = build_unet(_model_camera(model), precision)
-    copy.set_weights(model.get_weights())
-    return copy
+def _with_variant(model, variant):
+    """The model itself, or a copy computing as `variant` with the same weights; Winograd
+    kernels transformed."""
+    if model_variant(model) != variant:
+        copy = build_unet(_model_camera(model), variant.precision,
+                          low_precision_from=variant.low_precision_from,
+                          winograd_levels=variant.winograd_levels)
+        copy.set_weights(model.get_weights())
+        model = copy
+    prepare_winograd(model)
+    return model
 
 
 def tile_spans(size, tile, overlap):
@@ -110,9 +115,9 @@ def _weight_sum(axis_weights, length):
 class Predictor:
     """Callable: packed float32 [N, H, W, C] -> float32 output [N, bH, bW, 3]."""
 
-    def __init__(self, model, *, precision="float32", jit_compile=False, tile_size=None,
-                 tile_overlap=DEFAULT_TILE_OVERLAP):
-        self.model = _with_precision(model, precision)
+    def __init__(self, model, settings, *, tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP):
+        self.settings = settings
+        self.model = _with_variant(model, settings.variant)
         self.block = get_camera(_model_camera(self.model)).block_size
         self.tile_size = tile_size
         self.tile_overlap = tile_overlap
@@ -127,7 +132,7 @@ class Predictor:
         signature = [tf.TensorSpec([None, None, None, self.model.input_shape[-1]], tf.float32)]
         self._run = tf.function(
             lambda x: self.model(x, training=False), input_signature=signature,
-            jit_compile=jit_compile,
+            jit_compile=settings.jit_compile,
         )
 
     def __call__(self, packed):
@@ -156,18 +161,33 @@ class Predictor:
         return output
 
 
-def make_predictor(model, *, precision="float32", jit_compile=False, tile_size=None,
-                   tile_overlap=DEFAULT_TILE_OVERLAP):
+def make_predictor(model, *, purpose=None, precision=None, jit_compile=None, settings=None,
+                   tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP, low_precision_from=1,
+                   winograd_levels=()):
     """A callable from a packed float32 `[N, H, W, C]` array to the float32 output image.
 
     Args:
-      model: a `build_unet` model (any precision; its weights are used).
-      precision: "float32" (faithful), "mixed_bfloat16" or "mixed_float16".
-      jit_compile: compile with XLA (one compilation per input size).
+      model: a `build_unet` model (any variant; its weights are used).
+      purpose: "evaluate" or "enhance": the settings measured fastest on this machine that meet
+        the purpose's accuracy floor (`sid_tf2.tuning`; tuned once per machine and cached).
+        Explicit `precision` or `jit_compile` override it.
+      precision: "float32" (the default without a purpose), "mixed_bfloat16" or "mixed_float16".
+      jit_compile: compile with XLA (one compilation per input size); default off.
+      settings: a complete `sid_tf2.hardware.SpeedSettings`, instead of the arguments above.
       tile_size: None for whole-image inference, else the largest tile side in packed pixels
         (a multiple of 16): a memory budget. Tiles are fitted to the image (`tile_spans`).
       tile_overlap: packed pixels at least shared by neighbouring tiles and blended linearly
         (a multiple of 16, at most half of tile_size).
+      low_precision_from, winograd_levels: the model variant (`sid_tf2.model.build_unet`).
     """
-    return Predictor(model, precision=precision, jit_compile=jit_compile, tile_size=tile_size,
-                     tile_overlap=tile_overlap)
+    if settings is None:
+        if purpose is not None and precision is None and jit_compile is None:
+            from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel
+
+            settings = tuning.tuned_settings(purpose, model=model)
+        else:
+            settings = SpeedSettings(precision or "float32", bool(jit_compile), "as asked",
+                                     low_precision_from=low_precision_from,
+                                     winograd_levels=tuple(winograd_levels))
+    Variant(settings.precision, settings.low_precision_from, tuple(settings.winograd_levels))
+    return Predictor(model, settings, tile_size=tile_size, tile_overlap=tile_overlap)

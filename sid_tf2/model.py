@@ -12,6 +12,7 @@ import dataclasses
 import keras
 
 from sid_tf2.layers import DepthToSpace, UpsampleAndConcat, lrelu
+from sid_tf2.winograd import WinogradConv2D
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -48,20 +49,67 @@ def get_camera(camera):
         ) from None
 
 
-def _conv_block(x, filters, scope, dtype):
+LEVELS = (1, 2, 3, 4, 5)  # resolution levels: 1 is the packed input's, 5 the 16x smaller one
+# The layers of each level: its convolutions (encoder and decoder), the pooling that leads
+# into it and the upsampling that lands on it.
+LEVEL_OF_LAYER = {
+    **{f"g_conv{level}_{i}": level for level in LEVELS for i in (1, 2)},
+    **{f"g_conv{10 - level}_{i}": level for level in (1, 2, 3, 4) for i in (1, 2)},
+    **{f"pool{level - 1}": level for level in (2, 3, 4, 5)},
+    **{f"up{10 - level}": level for level in (1, 2, 3, 4)},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """How a `build_unet` model computes; every variant holds the same weights.
+
+    precision: the policy of the levels from `low_precision_from` down ("float32" everywhere
+    when it is float32); the levels above it compute in float32, as do g_conv10 and
+    depth_to_space always. winograd_levels: levels whose 3x3 convolutions use Winograd
+    F(4x4, 3x3) (float32, inference only; `sid_tf2.winograd`).
+    """
+
+    precision: str = "float32"
+    low_precision_from: int = 1
+    winograd_levels: tuple = ()
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"Unknown precision {self.precision!r}: expected one of {PRECISIONS}.")
+        if self.low_precision_from not in LEVELS:
+            raise ValueError(f"low_precision_from must be one of {LEVELS}, got {self.low_precision_from}.")
+        if not set(self.winograd_levels) <= set(LEVELS):
+            raise ValueError(f"winograd_levels must be among {LEVELS}, got {self.winograd_levels}.")
+        if self.winograd_levels and self.precision != "float32":
+            raise ValueError("Winograd convolutions compute in float32: use precision float32.")
+        object.__setattr__(self, "winograd_levels", tuple(sorted(set(self.winograd_levels))))
+
+    def dtype(self, level):
+        return self.precision if level >= self.low_precision_from else "float32"
+
+
+def _conv_block(x, filters, scope, variant, level):
     """Two 3x3 slim-style convolutions with leaky ReLU: `<scope>_1`, `<scope>_2`."""
+    layer = WinogradConv2D if level in variant.winograd_levels else keras.layers.Conv2D
     for index in (1, 2):
-        x = keras.layers.Conv2D(
-            filters, 3, padding="same", activation=lrelu, name=f"{scope}_{index}", dtype=dtype
+        x = layer(
+            filters, 3, padding="same", activation=lrelu, name=f"{scope}_{index}",
+            dtype=variant.dtype(level),
         )(x)
     return x
 
 
-def _pool(x, name, dtype):
-    return keras.layers.MaxPooling2D(2, padding="same", name=name, dtype=dtype)(x)
+def _pool(x, name, variant):
+    return keras.layers.MaxPooling2D(2, padding="same", name=name,
+                                     dtype=variant.dtype(LEVEL_OF_LAYER[name]))(x)
 
 
-def build_unet(camera="sony", precision="float32"):
+def _upsample(x, skip, filters, name, variant):
+    return UpsampleAndConcat(filters, name=name, dtype=variant.dtype(LEVEL_OF_LAYER[name]))([x, skip])
+
+
+def build_unet(camera="sony", precision="float32", *, low_precision_from=1, winograd_levels=()):
     """Build the SID U-Net.
 
     Args:
@@ -69,37 +117,49 @@ def build_unet(camera="sony", precision="float32"):
         (9 packed X-Trans channels in, output 3x).
       precision: "float32" (the faithful path), "mixed_float16" or "mixed_bfloat16". Under a
         mixed policy the last convolution and depth_to_space still compute in float32.
+      low_precision_from: the first level (1-5) that computes in `precision`; the levels above
+        it (the larger, shallower ones, where rounding shows most in the image) stay float32.
+      winograd_levels: levels whose 3x3 convolutions run as Winograd F(4x4, 3x3) (float32,
+        inference only, after `sid_tf2.winograd.prepare_winograd(model)`).
 
     Returns:
       A `keras.Model` from `[N, H, W, C]` float32 to `[N, bH, bW, 3]`; any H and W work.
     """
     camera = get_camera(camera)
-    if precision not in PRECISIONS:
-        raise ValueError(f"Unknown precision {precision!r}: expected one of {PRECISIONS}.")
-    dtype = precision
+    v = Variant(precision, low_precision_from, tuple(winograd_levels))
 
     raw = keras.Input(shape=(None, None, camera.in_channels), name="raw")
-    conv1 = _conv_block(raw, 32, "g_conv1", dtype)
-    pool1 = _pool(conv1, "pool1", dtype)
-    conv2 = _conv_block(pool1, 64, "g_conv2", dtype)
-    pool2 = _pool(conv2, "pool2", dtype)
-    conv3 = _conv_block(pool2, 128, "g_conv3", dtype)
-    pool3 = _pool(conv3, "pool3", dtype)
-    conv4 = _conv_block(pool3, 256, "g_conv4", dtype)
-    pool4 = _pool(conv4, "pool4", dtype)
-    conv5 = _conv_block(pool4, 512, "g_conv5", dtype)
+    conv1 = _conv_block(raw, 32, "g_conv1", v, 1)
+    pool1 = _pool(conv1, "pool1", v)
+    conv2 = _conv_block(pool1, 64, "g_conv2", v, 2)
+    pool2 = _pool(conv2, "pool2", v)
+    conv3 = _conv_block(pool2, 128, "g_conv3", v, 3)
+    pool3 = _pool(conv3, "pool3", v)
+    conv4 = _conv_block(pool3, 256, "g_conv4", v, 4)
+    pool4 = _pool(conv4, "pool4", v)
+    conv5 = _conv_block(pool4, 512, "g_conv5", v, 5)
 
-    up6 = UpsampleAndConcat(256, name="up6", dtype=dtype)([conv5, conv4])
-    conv6 = _conv_block(up6, 256, "g_conv6", dtype)
-    up7 = UpsampleAndConcat(128, name="up7", dtype=dtype)([conv6, conv3])
-    conv7 = _conv_block(up7, 128, "g_conv7", dtype)
-    up8 = UpsampleAndConcat(64, name="up8", dtype=dtype)([conv7, conv2])
-    conv8 = _conv_block(up8, 64, "g_conv8", dtype)
-    up9 = UpsampleAndConcat(32, name="up9", dtype=dtype)([conv8, conv1])
-    conv9 = _conv_block(up9, 32, "g_conv9", dtype)
+    up6 = _upsample(conv5, conv4, 256, "up6", v)
+    conv6 = _conv_block(up6, 256, "g_conv6", v, 4)
+    up7 = _upsample(conv6, conv3, 128, "up7", v)
+    conv7 = _conv_block(up7, 128, "g_conv7", v, 3)
+    up8 = _upsample(conv7, conv2, 64, "up8", v)
+    conv8 = _conv_block(up8, 64, "g_conv8", v, 2)
+    up9 = _upsample(conv8, conv1, 32, "up9", v)
+    conv9 = _conv_block(up9, 32, "g_conv9", v, 1)
 
     # Computed in float32 under any policy: the output is an image in [0, 1] whose last
     # bits matter for PSNR, and the loss is taken on it.
     conv10 = keras.layers.Conv2D(camera.out_filters, 1, name="g_conv10", dtype="float32")(conv9)
     out = DepthToSpace(camera.block_size, name="depth_to_space", dtype="float32")(conv10)
     return keras.Model(raw, out, name=f"sid_unet_{camera.name}")
+
+
+def model_variant(model):
+    """The `Variant` a `build_unet` model computes with, read from its layers."""
+    precision = model.get_layer("g_conv5_1").dtype_policy.name
+    low = min(level for level in LEVELS
+              if model.get_layer(f"g_conv{level}_1").dtype_policy.name == precision)
+    winograd = tuple(level for level in LEVELS
+                     if type(model.get_layer(f"g_conv{level}_1")).__name__ == "WinogradConv2D")
+    return Variant(precision, low, winograd)

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from sid_tf2 import data, hardware
+from sid_tf2 import data, hardware, tuning
 from sid_tf2.images import write_image
 from sid_tf2.metrics import psnr, to_uint8
 from sid_tf2.model import build_unet
@@ -130,7 +130,8 @@ def _check_resumable(saved, config, path):
 def _resolve_speed(config, saved, log):
     """`config` with concrete precision and jit_compile.
 
-    "auto" takes the fastest settings for this machine (`sid_tf2.hardware`), except when
+    "auto" takes the settings measured fastest for training on this machine (`sid_tf2.tuning`;
+    under a distribution strategy the reasoned rule of `sid_tf2.hardware`), except when
     resuming (`saved`: the run's settings file): then the run's own settings, so that a resumed
     run stays the same run wherever it continues.
     """
@@ -142,7 +143,12 @@ def _resolve_speed(config, saved, log):
         jit = started["jit_compile"] if config.jit_compile is None else config.jit_compile
         log(f"speed settings of the run being resumed: {precision}, XLA {'on' if jit else 'off'}")
         return dataclasses.replace(config, precision=precision, jit_compile=jit)
-    settings = hardware.resolve_speed_settings(config.precision, config.jit_compile)
+    if config.precision == hardware.AUTO and config.jit_compile is None and config.distribute == "none":
+        settings = tuning.tuned_settings("train", camera=config.camera, log=log)
+    else:
+        # Under a strategy every worker must compute alike, and separate measurements could
+        # disagree: the reasoned rule, the same on every worker of one kind.
+        settings = hardware.resolve_speed_settings(config.precision, config.jit_compile)
     log(f"speed settings: {settings.reason}")
     if settings.warning:
         log(f"warning: {settings.warning}")

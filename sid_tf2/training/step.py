@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sid_tf2.model import PRECISIONS
+from sid_tf2.model import PRECISIONS, model_variant
 
 UPSAMPLE_LAYERS = ("up6", "up7", "up8", "up9")
 
@@ -36,8 +36,9 @@ def make_optimizer(learning_rate=1e-4, precision="float32"):
 
 
 def model_precision(model):
-    """The precision a `build_unet` model was built with, from its first convolution."""
-    return model.get_layer("g_conv1_1").dtype_policy.name
+    """The precision a `build_unet` model was built with (of its deepest level: levels above
+    `low_precision_from` compute in float32)."""
+    return model_variant(model).precision
 
 
 def trained_variables(model, train_deconv=True, frozen_layers=()):

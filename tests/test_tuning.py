@@ -1,0 +1,163 @@
+"""The tuner: candidates per kind of machine (injected), the choice under the accuracy floors,
+the per-machine cache, and one real measurement on this machine with a small input.
+
+No test asserts a timing: which candidate wins depends on the machine, so the tests check that
+the choice is the fastest of those measured that meet the floor, whatever they measured.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import sid_tf2
+from sid_tf2 import tuning
+from sid_tf2.hardware import Hardware
+from sid_tf2.tuning import Measurement
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+AVX2_CPU = Hardware((), frozenset({"avx2", "fma"}), onednn_bfloat16=False, onednn=False)
+AVX512_CPU = Hardware((), frozenset({"avx512f", "avx512_vnni"}), onednn_bfloat16=False, onednn=True)
+AVX512_BF16_CPU = Hardware((), frozenset({"avx512f", "avx512_bf16"}), onednn_bfloat16=True, onednn=True)
+AMX_CPU = Hardware((), frozenset({"avx512f", "avx512_bf16", "amx_bf16"}), onednn_bfloat16=True, onednn=True)
+TENSOR_CORE_GPU = Hardware(((8, 0),))
+OLDER_GPU = Hardware(((6, 1),))
+MACHINES = [AVX2_CPU, AVX512_CPU, AVX512_BF16_CPU, AMX_CPU, TENSOR_CORE_GPU, OLDER_GPU]
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+def test_every_purpose_starts_from_the_originals_computation(machine):
+    for purpose in tuning.PURPOSES:
+        options = tuning.candidates(purpose, machine)
+        first = options[0]
+        assert (first.precision, first.jit_compile, first.winograd_levels) == ("float32", False, ())
+        assert not first.tensor_float_32
+        assert len({o.name for o in options}) == len(options)
+        assert [o.jit_compile for o in options] == sorted(o.jit_compile for o in options)
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+def test_candidates_fit_the_purpose_and_the_machine(machine):
+    gpu = bool(machine.gpu_capabilities)
+    evaluate = tuning.candidates("evaluate", machine)
+    assert {o.precision for o in evaluate} == {"float32"}  # metrics stay float32
+    assert not any(o.tensor_float_32 for o in evaluate)
+    assert any(o.winograd_levels for o in evaluate) is not gpu
+    enhance = {o.precision for o in tuning.candidates("enhance", machine)}
+    assert enhance == ({"float32", "mixed_float16"} if gpu else {"float32", "mixed_bfloat16"})
+    train = tuning.candidates("train", machine)
+    assert not any(o.winograd_levels or o.low_precision_from > 1 for o in train)
+    with pytest.raises(ValueError, match="purpose"):
+        tuning.candidates("fastest", machine)
+
+
+def test_the_choice_is_the_fastest_that_meets_the_floor():
+    options = tuning.candidates("enhance", AVX512_BF16_CPU)
+    table = [Measurement(o.name, seconds=1.0 - 0.1 * i, quality=200.0 - 30 * i, meets_floor=200 - 30 * i >= 55)
+             for i, o in enumerate(options)]
+    chosen = tuning.choose("enhance", options, table)
+    meeting = [m for m in table if m.meets_floor]
+    assert chosen.name == min(meeting, key=lambda m: m.seconds).name
+    assert chosen.name != table[-1].name  # the fastest of all misses the floor
+    table[1].note = "failed (InvalidArgumentError)"
+    assert tuning.choose("enhance", options, [table[0], table[1]]) == options[0]
+
+
+@pytest.fixture(name="cache_dir")
+def cache_dir_fixture(tmp_path, monkeypatch):
+    monkeypatch.setenv(tuning.CACHE_ENV, str(tmp_path))
+    monkeypatch.delenv(tuning.TUNING_ENV, raising=False)
+    return tmp_path
+
+
+def test_tuning_measures_once_per_machine_and_caches(cache_dir, monkeypatch):
+    calls = []
+
+    def fake_measure(purpose, options, model, camera, shape, budget):
+        calls.append(purpose)
+        table = [Measurement(o.name, seconds=1.0 / (i + 1), quality=float("inf") if i == 0 else 120.0,
+                             meets_floor=True) for i, o in enumerate(options)]
+        return table, (64, 64)
+
+    monkeypatch.setattr(tuning, "_measure", fake_measure)
+    lines = []
+    first = tuning.tuned_settings("evaluate", log=lines.append)
+    expected = tuning.candidates("evaluate", sid_tf2.hardware.detect_hardware())[-1]
+    assert first.name == expected.name and calls == ["evaluate"]
+    assert len(lines) == 2 and lines[1].startswith(f"tuned evaluate: {expected.name} (")
+    assert "cached in" in lines[1] and "identical" in lines[1]
+    again = tuning.tuned_settings("evaluate", log=lines.append)
+    assert again.name == first.name and calls == ["evaluate"]  # from the cache
+    assert again.reason.startswith("tuned for this machine")
+    tuning.tuned_settings("evaluate", retune=True, log=lines.append)
+    assert calls == ["evaluate", "evaluate"]
+    cache = json.loads((cache_dir / tuning.CACHE_FILE).read_text())
+    (entry,) = cache.values()
+    assert entry["fingerprint"]["tensorflow"] and "evaluate" in entry["purposes"]
+    assert tuning.clear() == 1 and tuning.load_cache() == {}
+
+
+def test_a_damaged_or_unwritable_cache_costs_only_a_measurement(cache_dir, monkeypatch):
+    monkeypatch.setattr(tuning, "_measure", lambda purpose, options, *args: (
+        [Measurement(o.name, seconds=1.0, quality=float("inf"), meets_floor=True) for o in options], (8, 8)))
+    (cache_dir / tuning.CACHE_FILE).write_text("{not json")
+    assert tuning.tuned_settings("train", log=lambda line: None).name == "float32"
+    blocked = cache_dir / "blocked"
+    blocked.write_text("a file where the cache directory should be")
+    monkeypatch.setenv(tuning.CACHE_ENV, str(blocked))
+    lines = []
+    assert tuning.tuned_settings("train", log=lines.append).name == "float32"
+    assert "not cached:" in lines[-1]
+
+
+def test_tuning_off_uses_the_reasoned_rule(monkeypatch):
+    monkeypatch.setenv(tuning.TUNING_ENV, "off")
+    settings = tuning.tuned_settings("evaluate")
+    assert (settings.precision, settings.jit_compile) == ("float32", False)
+    assert "SID_TF2_TUNING=off" in settings.reason
+
+
+def test_a_real_measurement_on_this_machine(cache_dir):
+    """Every candidate runs here for real (small input, short budget); the floors hold."""
+    keras.utils.set_random_seed(3)
+    model = sid_tf2.build_unet("sony")
+    lines = []
+    settings = tuning.tuned_settings("enhance", model=model, shape=(48, 64), budget=30, log=lines.append)
+    entry = next(iter(tuning.load_cache().values()))["purposes"]["enhance"]
+    table = [Measurement(**row) for row in entry["table"]]
+    assert table[0].name == "float32" and table[0].quality == float("inf")
+    measured = [m for m in table if not m.note]
+    assert len(measured) >= 2
+    chosen = next(m for m in table if m.name == settings.name)
+    assert chosen.meets_floor and chosen.quality >= tuning.FLOOR_DB["enhance"]
+    assert chosen.seconds == min(m.seconds for m in measured if m.meets_floor)
+    for m in measured:  # float32 variants agree with the original's computation closely
+        if m.name.startswith("float32"):
+            assert m.quality >= tuning.FLOOR_DB["evaluate"], m
+    predictor = sid_tf2.make_predictor(model, settings=settings)
+    output = predictor(tuning.reference_input(48, 64, 4))
+    assert output.shape == (1, 96, 128, 3) and np.isfinite(output).all()
+
+
+def test_the_command_line_shows_retunes_and_clears(tmp_path):
+    env = dict(os.environ, SID_TF2_CACHE_DIR=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("SID_TF2_TUNING", None)
+
+    def run(*args):
+        result = subprocess.run([sys.executable, "-m", "sid_tf2.tune", *args], cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    assert "nothing tuned yet" in run()
+    shown = run("--retune=train", "--budget=8")
+    assert "tuned train:" in shown and "  train: " in shown
+    assert "cleared 1 machine entry" in run("--clear")
+    result = subprocess.run([sys.executable, "-m", "sid_tf2.tune", "--retune=fastest"], cwd=REPO,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--retune takes" in result.stderr
