@@ -78,7 +78,8 @@ def main(argv):
     try:
         pairs = select_pairs(data_dir, FLAGS.protocol, list_file, FLAGS.exclude_misaligned)
         model, camera = load_model_weights(checkpoint, camera=FLAGS.camera)
-        speed = speed_settings_from_flags(purpose="evaluate", model=model, camera=camera)
+        speed = speed_settings_from_flags(purpose="evaluate", model=model, camera=camera,
+                                          restart=True)
         apply_math_settings(speed)
         print(f"speed settings: {speed.reason}", flush=True)
         if speed.warning:

@@ -480,7 +480,8 @@ def main(argv, flag_values=None):
     except WeightsError as error:
         _error(f"cannot use --weights: {error}")
         return 2
-    speed = speed_settings_from_flags(values, purpose="enhance", model=model, camera=camera)
+    speed = speed_settings_from_flags(values, purpose="enhance", model=model, camera=camera,
+                                      restart=True)
     apply_math_settings(speed)
     if speed.warning:
         print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)

@@ -34,7 +34,8 @@ import re
 from sid_tf2.model import PRECISIONS
 
 AUTO = "auto"
-_NAME = re.compile(r"(float32|mixed_float16|mixed_bfloat16)(?:@([1-5]))?(\+xla)?(?:\+winograd([1-5])-([1-5]))?")
+_NAME = re.compile(r"(float32|mixed_float16|mixed_bfloat16)(?:@([1-5]))?(\+xla)?(?:\+winograd([1-5])-([1-5]))?"
+                   r"(?:\+onednn_(on|off))?")
 NATIVE_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 TENSOR_CORE_CAPABILITY = (7, 0)
 
@@ -73,15 +74,18 @@ class SpeedSettings:
     tensor_float_32: bool = True  # False: float32 convolutions stay float32 on Ampere+ GPUs
     low_precision_from: int = 1  # levels above this one compute in float32 (sid_tf2.model.Variant)
     winograd_levels: tuple = ()  # levels whose 3x3 convolutions run as Winograd F(4x4, 3x3)
+    onednn: object = None  # True/False: needs TensorFlow's oneDNN on/off (a process setting)
 
     @property
     def name(self):
-        """A short label: float32+xla+winograd3-5, mixed_bfloat16@3, ..."""
+        """A short label: float32+xla+winograd3-5, mixed_bfloat16@3, float32+onednn_off, ..."""
         text = self.precision + ("@%d" % self.low_precision_from if self.low_precision_from > 1 else "")
         if self.jit_compile:
             text += "+xla"
         if self.winograd_levels:
             text += f"+winograd{self.winograd_levels[0]}-{self.winograd_levels[-1]}"
+        if self.onednn is not None:
+            text += "+onednn_on" if self.onednn else "+onednn_off"
         return text
 
     @classmethod
@@ -91,10 +95,11 @@ class SpeedSettings:
         if not match:
             raise ValueError(f"{name!r} is not <precision>[@level][+xla][+winogradA-B], precision "
                              f"one of {', '.join(PRECISIONS)}.")
-        precision, low, xla, first, last = match.groups()
+        precision, low, xla, first, last, onednn = match.groups()
         levels = tuple(range(int(first), int(last) + 1)) if first else ()
         return cls(precision, bool(xla), reason, low_precision_from=int(low or 1),
-                   winograd_levels=levels, tensor_float_32=precision != "float32")
+                   winograd_levels=levels, tensor_float_32=precision != "float32",
+                   onednn=None if onednn is None else onednn == "on")
 
     @property
     def variant(self):

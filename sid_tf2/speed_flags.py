@@ -47,11 +47,14 @@ def wants_tuning(values=None):
     return not values.faithful and values.precision == AUTO and values.jit_compile is None
 
 
-def speed_settings_from_flags(values=None, *, purpose="train", model=None, camera="sony", log=print):
+def speed_settings_from_flags(values=None, *, purpose="train", model=None, camera="sony", log=print,
+                              restart=False):
     """The concrete `SpeedSettings` the flags ask for on this machine.
 
     At their defaults the settings are tuned for `purpose` ("evaluate", "enhance" or "train";
-    measured once per machine and cached), comparing the outputs of `model` when given.
+    measured once per machine and cached), comparing the outputs of `model` when given. With
+    `restart` the command may restart itself once with TensorFlow's oneDNN switched, when the
+    fastest settings need it (`sid_tf2.tuning.switch_onednn`).
 
     Raises:
       ValueError: --faithful together with a contradicting --precision or --jit_compile.
@@ -61,6 +64,10 @@ def speed_settings_from_flags(values=None, *, purpose="train", model=None, camer
     if wants_tuning(values):
         from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel
 
-        return tuning.tuned_settings(purpose, model=model, camera=camera, log=log)
+        settings = tuning.tuned_settings(purpose, model=model, camera=camera, log=log,
+                                         switchable=restart)
+        if restart:
+            tuning.switch_onednn(settings, log=log)
+        return settings
     return resolve_speed_settings(values.precision, values.jit_compile, faithful=values.faithful,
                                   purpose="evaluate" if purpose == "evaluate" else "fastest")

@@ -18,6 +18,8 @@ flags.DEFINE_float("budget", 45.0, "Seconds of measuring per purpose (at most 60
 flags.DEFINE_string("weights", None, "A .weights.h5/.keras file, TF1 checkpoint or run whose "
                     "outputs the accuracy floors compare (default: random weights).")
 flags.DEFINE_enum("camera", "sony", ["sony", "fuji"], "The network to measure.")
+flags.DEFINE_string("child", None, "Internal: measure the request in this directory (the tuner's "
+                    "child process with oneDNN switched).")
 
 PURPOSES = ("evaluate", "enhance", "train")
 
@@ -25,6 +27,10 @@ PURPOSES = ("evaluate", "enhance", "train")
 def main(argv):
     del argv
     from sid_tf2 import tuning  # TensorFlow is imported only past --help
+
+    if FLAGS.child:
+        tuning.run_child(FLAGS.child)
+        return 0
 
     purposes = list(PURPOSES) if "all" in FLAGS.retune else FLAGS.retune
     unknown = sorted(set(purposes) - set(PURPOSES))
@@ -51,7 +57,7 @@ def main(argv):
             return 1
     for purpose in purposes:
         tuning.tuned_settings(purpose, model=model, camera=FLAGS.camera, retune=True,
-                              budget=FLAGS.budget)
+                              budget=FLAGS.budget, switchable=purpose != "train")
     key = tuning.fingerprint_key(tuning.machine_fingerprint())
     entry = tuning.load_cache(path).get(key)
     print(f"cache: {path}")
@@ -61,7 +67,7 @@ def main(argv):
         return 0
     print("this machine: " + ", ".join(f"{k} {v}" for k, v in entry["fingerprint"].items()))
     for purpose, tuned in sorted(entry["purposes"].items()):
-        print(f"  {purpose}: {tuning.summary_line(purpose, tuned)}")
+        print(f"  {purpose}: {tuning.summary_line(purpose, tuned, switchable=purpose != 'train')}")
     return 0
 
 

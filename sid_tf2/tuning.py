@@ -17,6 +17,11 @@ the first candidate, measured in the same run):
 - train (train_sony.py): the loss of a few steps from the same weights within the tolerance the
   parity tests hold for that precision.
 
+Where TensorFlow's oneDNN can be switched (an x86 CPU without GPUs), the candidates are also
+measured with it the other way, in a child process (TF_ENABLE_ONEDNN_OPTS is read when
+TensorFlow starts). test_sony.py and sid-enhance then restart themselves once with that setting
+when it wins (`switch_onednn`); library calls choose among the settings of their own process.
+
 SID_TF2_TUNING=off skips measuring and uses the reasoned rule of `sid_tf2.hardware` (the test
 suite does so, so that it never depends on timings); SID_TF2_CACHE_DIR moves the cache.
 """
@@ -50,6 +55,9 @@ START_FRACTION = 0.6  # no candidate starts after this share of the budget (timi
 TUNING_ENV = "SID_TF2_TUNING"
 CACHE_ENV = "SID_TF2_CACHE_DIR"
 CACHE_FILE = "tuning.json"
+ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
+USER_ONEDNN_ENV = "SID_TF2_USER_ONEDNN"  # set on a restart: the user's own TF_ENABLE_ONEDNN_OPTS
+CHILD_SHARE = 0.4  # of the budget, for the other oneDNN state's child process
 
 
 @dataclasses.dataclass
@@ -97,11 +105,31 @@ def candidates(purpose, machine):
     return sorted(result + low, key=lambda settings: settings.jit_compile)  # stable: reference first
 
 
-def choose(purpose, settings, measurements):
-    """The fastest candidate that meets the floor (the reference always does)."""
+def choose(purpose, settings, measurements, *, switchable=True):
+    """The fastest candidate that meets the floor (the reference always does); without
+    `switchable`, only among those that need no other oneDNN setting than this process's."""
+    del purpose
     ranked = sorted((m.seconds, index) for index, m in enumerate(measurements)
-                    if m.meets_floor and not m.note)
+                    if m.meets_floor and not m.note and (switchable or settings[index].onednn is None))
     return settings[ranked[0][1]] if ranked else settings[0]
+
+
+def settings_named(purpose, name, reason=""):
+    """The settings of a table row: TF32 off for evaluation and for the original's computation."""
+    settings = SpeedSettings.from_name(name, reason)
+    return dataclasses.replace(settings, tensor_float_32=purpose != "evaluate" and name != "float32")
+
+
+def onednn_switchable(machine):
+    """Whether oneDNN can be switched for this machine's computation: x86 CPUs without GPUs."""
+    import platform  # pylint: disable=import-outside-toplevel
+
+    return not machine.gpu_capabilities and platform.machine().lower() in ("x86_64", "amd64")
+
+
+def user_onednn_setting():
+    """TF_ENABLE_ONEDNN_OPTS as the user set it ("" when unset), across our own restart."""
+    return os.environ.get(USER_ONEDNN_ENV, os.environ.get(ONEDNN_ENV, ""))
 
 
 # --- the machine and the cache ---------------------------------------------------------------
@@ -123,10 +151,11 @@ def machine_fingerprint():
     return {
         "cpu": hardware.read_cpu_model() or "unknown",
         "cpu_flags_sha1": hashlib.sha1(flags.encode()).hexdigest()[:12],
-        "native_bfloat16": machine.native_bfloat16_cpu,
+        "onednn_bfloat16": machine.onednn_bfloat16,
         "gpus": [f"{name} ({a}.{b})" for name, (a, b) in zip(gpus, machine.gpu_capabilities)],
         "tensorflow": tf.__version__,
-        "onednn": machine.onednn,
+        # The oneDNN state follows from the CPU, the TensorFlow version and this setting.
+        "onednn_setting": user_onednn_setting(),
         "sid_tf2": sid_tf2.__version__,
     }
 
@@ -165,20 +194,8 @@ def save_cache(cache, path=None):
     return ""
 
 
-def _settings_from_entry(entry, reason):
-    choice = entry["choice"]
-    return SpeedSettings(choice["precision"], bool(choice["jit_compile"]), reason,
-                         tensor_float_32=bool(choice["tensor_float_32"]),
-                         low_precision_from=int(choice["low_precision_from"]),
-                         winograd_levels=tuple(choice["winograd_levels"]))
-
-
-def _entry(settings, measurements, purpose, shape):
+def _entry(measurements, purpose, shape):
     return {
-        "choice": {"precision": settings.precision, "jit_compile": settings.jit_compile,
-                   "tensor_float_32": settings.tensor_float_32,
-                   "low_precision_from": settings.low_precision_from,
-                   "winograd_levels": list(settings.winograd_levels), "name": settings.name},
         "table": [dataclasses.asdict(m) for m in measurements],
         "input": list(shape),
         "tuned": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -186,14 +203,21 @@ def _entry(settings, measurements, purpose, shape):
     }
 
 
-def summary_line(purpose, entry):
+def select(purpose, entry, *, switchable=True):
+    """The settings an entry's table makes fastest (see `choose`), as `SpeedSettings`."""
+    rows = [Measurement(**row) for row in entry["table"]]
+    options = [settings_named(purpose, row.name) for row in rows]
+    return choose(purpose, options, rows, switchable=switchable)
+
+
+def summary_line(purpose, entry, *, switchable=True):
     """One line: the choice, its speed against the original's computation, and the table."""
     rows = [Measurement(**row) for row in entry["table"]]
-    reference = rows[0].seconds
-    chosen = next(row for row in rows if row.name == entry["choice"]["name"])
-    speed = f"{reference / chosen.seconds:.2f}x the original's computation" if chosen.seconds else ""
+    name = select(purpose, entry, switchable=switchable).name
+    chosen = next(row for row in rows if row.name == name)
+    speed = f"{rows[0].seconds / chosen.seconds:.2f}x the original's computation"
     table = " | ".join(row.describe(purpose) for row in rows)
-    return f"{entry['choice']['name']} ({speed}; measured {entry['tuned']}: {table})"
+    return f"{name} ({speed}; measured {entry['tuned']}: {table})"
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -216,13 +240,15 @@ def _psnr(output, reference):
     return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
 
 
-def measure_inference(purpose, settings, model, *, shape=INFERENCE_INPUT, budget=DEFAULT_BUDGET):
-    """Time each candidate's predictor on one fixed input, interleaved; PSNR against the first."""
+def measure_inference(purpose, settings, model, *, shape=INFERENCE_INPUT, budget=DEFAULT_BUDGET,
+                      reference=None):
+    """Time each candidate's predictor on one fixed input, interleaved; PSNR against
+    `reference` (default: the first candidate's output). Returns (measurements, reference)."""
     from sid_tf2.inference import Predictor  # pylint: disable=import-outside-toplevel
 
     packed = reference_input(*shape, model.input_shape[-1])
     started = time.monotonic()
-    measurements, runs, reference = [], {}, None
+    measurements, runs = [], {}
     for index, candidate in enumerate(settings):
         if index and time.monotonic() - started > START_FRACTION * budget:
             measurements.append(Measurement(candidate.name, note="not measured (time budget)"))
@@ -249,12 +275,13 @@ def measure_inference(purpose, settings, model, *, shape=INFERENCE_INPUT, budget
             times.append(time.perf_counter() - start)
     for index, (_, times) in runs.items():
         measurements[index].seconds = statistics.median(times)
-    return measurements
+    return measurements, reference
 
 
-def measure_training(settings, camera, *, patch=TRAIN_PATCH, budget=DEFAULT_BUDGET):
+def measure_training(settings, camera, *, patch=TRAIN_PATCH, budget=DEFAULT_BUDGET, reference=None):
     """Each candidate takes TRAIN_STEPS steps from the same weights on one fixed batch (the
-    losses are compared with the first's), then TIMED_ROUNDS timed steps."""
+    losses are compared with `reference`, default the first's), then TIMED_ROUNDS timed steps.
+    Returns (measurements, reference losses)."""
     import keras  # pylint: disable=import-outside-toplevel
 
     from sid_tf2.model import build_unet, get_camera  # pylint: disable=import-outside-toplevel
@@ -266,7 +293,7 @@ def measure_training(settings, camera, *, patch=TRAIN_PATCH, budget=DEFAULT_BUDG
     keras.utils.set_random_seed(0)
     initial = build_unet(camera).get_weights()
     started = time.monotonic()
-    measurements, reference = [], None
+    measurements = []
     for index, candidate in enumerate(settings):
         if index and time.monotonic() - started > START_FRACTION * budget:
             measurements.append(Measurement(candidate.name, note="not measured (time budget)"))
@@ -290,7 +317,7 @@ def measure_training(settings, camera, *, patch=TRAIN_PATCH, budget=DEFAULT_BUDG
         measurements.append(Measurement(
             candidate.name, seconds=statistics.median(times), quality=difference,
             meets_floor=bool(np.all(np.isfinite(losses))) and difference <= TRAIN_LOSS_RTOL[candidate.precision]))
-    return measurements
+    return measurements, reference
 
 
 def _reasoned(purpose):
@@ -314,23 +341,83 @@ def _quiet_retracing():
         logger.setLevel(level)
 
 
-def _measure(purpose, options, model, camera, shape, budget):
+def _default_model(model, camera):
+    if model is not None:
+        return model
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from sid_tf2.model import build_unet  # pylint: disable=import-outside-toplevel
+
+    keras.utils.set_random_seed(0)
+    return build_unet(camera)
+
+
+def measure(purpose, options, *, model=None, camera="sony", shape=None, budget=DEFAULT_BUDGET,
+            reference=None):
+    """Measure `options` in this process: (measurements, reference, shape)."""
     if purpose == "train":
         patch = shape or TRAIN_PATCH
-        return measure_training(options, camera, patch=patch, budget=budget), (patch, patch)
-    if model is None:
-        import keras  # pylint: disable=import-outside-toplevel
+        measurements, reference = measure_training(options, camera, patch=patch, budget=budget,
+                                                   reference=reference)
+        return measurements, reference, (patch, patch)
+    shape = tuple(shape or INFERENCE_INPUT)
+    measurements, reference = measure_inference(purpose, options, _default_model(model, camera),
+                                                shape=shape, budget=budget, reference=reference)
+    return measurements, reference, shape
 
+
+def _measure_other_onednn(purpose, options, model, camera, shape, budget, reference, onednn):
+    """The same candidates with oneDNN the other way, in a child process (`python -m
+    sid_tf2.tune --child=...`): the same weights and reference travel through a directory."""
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+    import tempfile  # pylint: disable=import-outside-toplevel
+
+    other = not onednn
+    suffix = "+onednn_on" if other else "+onednn_off"
+    with tempfile.TemporaryDirectory(prefix="sid_tf2_tune_") as work:
+        np.save(os.path.join(work, "reference.npy"), reference)
+        if purpose != "train":
+            _default_model(model, camera).save_weights(os.path.join(work, "model.weights.h5"))
+        request = {"purpose": purpose, "camera": camera, "shape": list(shape), "budget": budget,
+                   "options": [o.name for o in options]}
+        with open(os.path.join(work, "request.json"), "w", encoding="utf-8") as stream:
+            json.dump(request, stream)
+        env = dict(os.environ, **{ONEDNN_ENV: "1" if other else "0", USER_ONEDNN_ENV: user_onednn_setting(),
+                                  "TF_CPP_MIN_LOG_LEVEL": "3"})
+        env.pop(TUNING_ENV, None)
+        try:
+            subprocess.run([sys.executable, "-m", "sid_tf2.tune", f"--child={work}"], env=env,
+                           capture_output=True, timeout=budget + 60, check=True)
+            with open(os.path.join(work, "measurements.json"), encoding="utf-8") as stream:
+                rows = json.load(stream)
+        except (OSError, ValueError, subprocess.SubprocessError) as error:
+            return [Measurement(o.name + suffix, note=f"failed ({type(error).__name__})") for o in options]
+    return [Measurement(**dict(row, name=row["name"] + suffix)) for row in rows]
+
+
+def run_child(work):
+    """The child side of `_measure_other_onednn`: measure and write measurements.json."""
+    with open(os.path.join(work, "request.json"), encoding="utf-8") as stream:
+        request = json.load(stream)
+    purpose = request["purpose"]
+    options = [settings_named(purpose, name) for name in request["options"]]
+    model = None
+    if purpose != "train":
         from sid_tf2.model import build_unet  # pylint: disable=import-outside-toplevel
 
-        keras.utils.set_random_seed(0)
-        model = build_unet(camera)
-    shape = shape or INFERENCE_INPUT
-    return measure_inference(purpose, options, model, shape=shape, budget=budget), shape
+        model = build_unet(request["camera"])
+        model.load_weights(os.path.join(work, "model.weights.h5"))
+    with _quiet_retracing():
+        measurements, _, _ = measure(purpose, options, model=model, camera=request["camera"],
+                                     shape=request["shape"], budget=request["budget"],
+                                     reference=np.load(os.path.join(work, "reference.npy")))
+    write_text(os.path.join(work, "measurements.json"),
+               json.dumps([dataclasses.asdict(m) for m in measurements]))
 
 
 def tuned_settings(purpose, *, model=None, camera="sony", retune=False, budget=DEFAULT_BUDGET,
-                   shape=None, log=print):
+                   shape=None, switchable=False, log=print):
     """The settings for `purpose` on this machine: from the cache, else measured now.
 
     Args:
@@ -340,6 +427,8 @@ def tuned_settings(purpose, *, model=None, camera="sony", retune=False, budget=D
       retune: measure even if the cache has an entry.
       budget: seconds of measuring (at most MAX_BUDGET); candidates beyond it are skipped.
       shape: the packed input (inference) or the patch side (train) to measure on.
+      switchable: the caller can restart with oneDNN switched (`switch_onednn`), so settings
+        that need that may be chosen.
       log: where the one-line summary goes.
     """
     if purpose not in PURPOSES:
@@ -353,23 +442,53 @@ def tuned_settings(purpose, *, model=None, camera="sony", retune=False, budget=D
     entry = cache.get(key, {}).get("purposes", {}).get(purpose)
     if entry and not retune:
         try:
-            return _settings_from_entry(entry, f"tuned for this machine ({path}): "
-                                        + summary_line(purpose, entry))
+            line = summary_line(purpose, entry, switchable=switchable)
+            return settings_named(purpose, line.split(" ", 1)[0], f"tuned for this machine ({path}): {line}")
         except (KeyError, TypeError, ValueError, StopIteration):
             pass  # an entry of another format: measure again
     budget = min(float(budget), MAX_BUDGET)
-    options = candidates(purpose, hardware.detect_hardware())
-    log(f"tuning {purpose} settings for this machine (once; at most {budget:.0f} s) ...")
+    machine = hardware.detect_hardware()
+    options = candidates(purpose, machine)
+    other = onednn_switchable(machine)
+    log(f"tuning {purpose} settings for this machine (once; at most {budget:.0f} s"
+        f"{', oneDNN on and off' if other else ''}) ...")
+    own_budget = budget * (1 - CHILD_SHARE) if other else budget
     with _quiet_retracing():
-        measurements, shape = _measure(purpose, options, model, camera, shape, budget)
-    chosen = choose(purpose, options, measurements)
-    entry = _entry(chosen, measurements, purpose, shape)
+        measurements, reference, shape = measure(purpose, options, model=model, camera=camera,
+                                                 shape=shape, budget=own_budget)
+    if other:
+        measurements += _measure_other_onednn(purpose, options, model, camera, shape,
+                                              budget * CHILD_SHARE, reference, machine.onednn)
+    entry = _entry(measurements, purpose, shape)
     cache.setdefault(key, {"fingerprint": fingerprint, "purposes": {}})["purposes"][purpose] = entry
     problem = save_cache(cache, path)
     where = f"not cached: {problem}" if problem else f"cached in {path}"
-    line = summary_line(purpose, entry)
+    line = summary_line(purpose, entry, switchable=switchable)
     log(f"tuned {purpose}: {line}; {where}")
-    return _settings_from_entry(entry, f"tuned for this machine: {line}")
+    return settings_named(purpose, line.split(" ", 1)[0], f"tuned for this machine: {line}")
+
+
+def switch_onednn(settings, log=print):
+    """Restart this command with TF_ENABLE_ONEDNN_OPTS as `settings` need, once.
+
+    oneDNN is chosen when TensorFlow starts, so a setting measured faster with it the other way
+    can only be had in a new process: the same command line, with the user's own setting kept
+    aside so that the cache entry stays the same. Returns only when no restart is needed (or
+    it already happened and oneDNN still is not as asked, which is then logged)."""
+    import sys  # pylint: disable=import-outside-toplevel
+
+    if settings.onednn is None or settings.onednn == hardware.onednn_enabled():
+        return
+    value = "1" if settings.onednn else "0"
+    if USER_ONEDNN_ENV in os.environ:
+        log(f"warning: oneDNN is still {'off' if settings.onednn else 'on'} after a restart with "
+            f"{ONEDNN_ENV}={value}; continuing as it is")
+        return
+    log(f"restarting with {ONEDNN_ENV}={value}: the tuned settings ({settings.name}) need it")
+    env = dict(os.environ, **{ONEDNN_ENV: value, USER_ONEDNN_ENV: user_onednn_setting()})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
 
 
 def clear(all_machines=False, path=None):
