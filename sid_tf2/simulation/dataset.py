@@ -172,7 +172,7 @@ def _read_source(path):
     source = raw_sources.read_raw_source(path)
     reason = raw_sources.too_dark_reason(source, MAX_RATIO)
     if reason:
-        raise raw_sources.RawSourceError(f"{path}: {reason}: skipped")
+        raise raw_sources.RawSourceError(f"{path}: {reason}")
     return source
 
 
@@ -204,10 +204,10 @@ def _scan_sources(source_dir, num_scenes, report):
             cache[str(path)] = source
             cached_bytes += size
     if not readable:
-        details = "".join(f"\n  {reason}" for _, reason in skipped)
+        details = "; ".join(reason for _, reason in skipped)
         raise ValueError(
             f"No readable photographs ({', '.join(sources_lib.PHOTO_EXTENSIONS)}) or Bayer raw "
-            f"files in {where}" + (f"; unusable:{details}" if details else "")
+            f"files in {where}" + (f"; unusable: {details}" if details else "")
         )
     return candidates, readable, skipped, cache
 

@@ -146,12 +146,12 @@ def read_raw_source(path):
         with rawlib.read_raw(path) as raw:
             pattern = rawlib.raw_pattern(raw, str(path))
             if pattern.shape == (6, 6):
-                raise RawSourceError(f"{path}: X-Trans (6x6) sensor, not Bayer: skipped (the Sony "
+                raise RawSourceError(f"{path}: X-Trans (6x6) sensor, not Bayer (the Sony "
                                      "network takes a 2x2 Bayer tile)")
             try:
                 phase = rawlib.bayer_phase(raw)
             except rawlib.RawFileError as error:
-                raise RawSourceError(f"{path}: not a Bayer sensor ({error.reason}): skipped") from None
+                raise RawSourceError(f"{path}: not a Bayer sensor ({error.reason})") from None
             per_colour = raw.black_level_per_channel
             blacks = tuple(int(per_colour[int(pattern[r, c])]) for r in range(2) for c in range(2))
             white = int(raw.white_level)
@@ -160,7 +160,7 @@ def read_raw_source(path):
             xyz_to_cam = _xyz_to_cam(raw)
             iso = float(raw.other.iso_speed)
     except rawlib.RawFileError as error:
-        raise RawSourceError(f"{error.path}: {error.reason}: skipped") from None
+        raise RawSourceError(f"{error.path}: {error.reason}") from None
     if max(blacks) >= white:
         raise RawSourceError(f"{path}: white level {white} is not above the black levels {blacks}")
     if not np.all(neutral_gains > 0):  # no as-shot white balance: keep the daylight default

@@ -30,7 +30,7 @@ def check_raw_source(path, patch_size, max_ratio):
         reason = f"its {source.mosaic.shape[0]}x{source.mosaic.shape[1]} mosaic is smaller than " \
                  f"a training window ({side}x{side} for patch size {patch_size})"
     if reason:
-        raise raw_sources.RawSourceError(f"{path}: {reason}: skipped")
+        raise raw_sources.RawSourceError(f"{path}: {reason}")
     return source
 
 

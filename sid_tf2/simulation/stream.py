@@ -142,7 +142,7 @@ class OnTheFlySampler:
         if not self.source_paths:
             raise ValueError(f"No photographs or usable Bayer raw files in "
                              f"{source_dir or 'the scikit-image data folder'}"
-                             + "".join(f"\n  {reason}" for _, reason in self.skipped_sources))
+                             + "".join(f"; {reason}" for _, reason in self.skipped_sources))
         if self.profile.name == "sony_a7s2" and any(map(raw_sources.is_raw_path, self.source_paths)):
             warnings.warn("raw sources get the Sony A7S2's noise profile; for another camera pass its "
                           "own noise profile (a JSON file, e.g. from `sid_tf2.simulate --calibrate`)",
