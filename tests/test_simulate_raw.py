@@ -428,3 +428,17 @@ def test_train_on_the_fly_from_raw_files(raw_folder, tmp_path):
                                    source_dir=str(raw_folder), on_the_fly_examples=2),
                        log=lambda message: None)
     assert result.epochs_run == 1 and np.isfinite(result.losses[0])
+
+
+def test_the_transfer_report_says_which_kind_of_source(raw_folder, tmp_path):
+    from sid_tf2.experiments.transfer import describe_sources
+
+    assert describe_sources(raw_folder).endswith(
+        ": 2 raw files (Bayer ones used as clean long exposures, raw-domain simulation)")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    write_source(mixed / "one.dng", scene("RGGB"), "RGGB")
+    (mixed / "photo.png").write_bytes((simulate.default_photo_paths()[0]).read_bytes())
+    assert describe_sources(mixed, "64x64").endswith(
+        ": 1 photographs (unprocessed, scenes of 64x64) and 1 raw files (Bayer ones used as clean "
+        "long exposures, raw-domain simulation)")

@@ -99,14 +99,17 @@ def split_default_photos(output_dir):
     return tuple(folders)
 
 
-def describe_sources(source_dir):
-    """What a pretraining source folder holds, for the report: photographs, raw files or both."""
+def describe_sources(source_dir, photo_size=None):
+    """What a pretraining source folder holds, for the report: photographs, raw files or both
+    (`photo_size`: the scene size photographs are cut to, when they are)."""
     from sid_tf2.simulation import list_photo_paths  # pylint: disable=import-outside-toplevel
     from sid_tf2.simulation.raw_sources import list_raw_paths  # pylint: disable=import-outside-toplevel
 
     photos, raws = len(list_photo_paths(source_dir)), len(list_raw_paths(source_dir))
-    kinds = [f"{count} {name}" for count, name in ((photos, "photographs (unprocessed)"),
-                                                   (raws, "clean raw files (raw-domain simulation)")) if count]
+    photo_text = "photographs (unprocessed" + (f", scenes of {photo_size})" if photo_size else ")")
+    kinds = [f"{count} {name}" for count, name in (
+        (photos, photo_text), (raws, "raw files (Bayer ones used as clean long exposures, raw-domain simulation)"))
+        if count]
     return f"`{source_dir}`: " + (" and ".join(kinds) or "no sources")
 
 
@@ -270,9 +273,10 @@ def main(argv):
                                           size=parse_size(FLAGS.synthetic_size), seed=FLAGS.seed,
                                           noise_model=FLAGS.noise_model, profile=profile, progress=False)
         pretrain_data = dict(data_dir=source_data)
+        skipped = f"; {len(summary.skipped_sources)} unusable, skipped" if summary.skipped_sources else ""
         source_info = (f"synthetic dataset `{source_data}`: {len(summary.splits['train'])} train scenes from "
-                       f"{sources_text} (photographs at {FLAGS.synthetic_size.replace(',', 'x')}, raw files "
-                       f"at their own size; {noise_text})")
+                       f"{describe_sources(source_photos, FLAGS.synthetic_size.replace(',', 'x'))}{skipped} "
+                       f"({noise_text})")
     configs = {
         "scratch": TrainConfig(data_dir=target_dir, result_dir=os.path.join(output_dir, "scratch"),
                                epochs=FLAGS.scratch_epochs, learning_rate=FLAGS.learning_rate,
