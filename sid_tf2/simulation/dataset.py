@@ -167,13 +167,9 @@ def _short_exposures(rng, ratios, taken):
 def _read_source(path):
     """A photograph as float32 RGB, or a raw file as a `RawSource` that is bright enough for
     the largest ratio; `PhotoError` (or its `RawSourceError`) says why a source cannot be used."""
-    if not raw_sources.is_raw_path(path):
-        return sources_lib.read_photo(path)
-    source = raw_sources.read_raw_source(path)
-    reason = raw_sources.too_dark_reason(source, MAX_RATIO)
-    if reason:
-        raise raw_sources.RawSourceError(f"{path}: {reason}")
-    return source
+    if raw_sources.is_raw_path(path):
+        return raw_sources.read_usable_source(path, MAX_RATIO)
+    return sources_lib.read_photo(path)
 
 
 def _scan_sources(source_dir, num_scenes, report):

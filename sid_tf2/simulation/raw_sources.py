@@ -127,6 +127,15 @@ def too_dark_reason(source, max_ratio):
     return None
 
 
+def read_usable_source(path, max_ratio):
+    """`read_raw_source`, refusing also a source too dark for `max_ratio` (`too_dark_reason`)."""
+    source = read_raw_source(path)
+    reason = too_dark_reason(source, max_ratio)
+    if reason:
+        raise RawSourceError(f"{path}: {reason}")
+    return source
+
+
 def _xyz_to_cam(raw):
     """The file's XYZ->camera matrix: LibRaw's table entry, or (for DNG files, where LibRaw
     leaves that zero) the inverse of its camera->sRGB matrix taken back to XYZ. Written as a

@@ -23,14 +23,12 @@ from sid_tf2.simulation import raw_sources
 def check_raw_source(path, patch_size, max_ratio):
     """Read a raw source for on-the-fly use; `RawSourceError` says why it cannot serve (not
     Bayer, too dark for `max_ratio`, or smaller than a 2p x 2p window)."""
-    source = raw_sources.read_raw_source(path)
-    reason = raw_sources.too_dark_reason(source, max_ratio)
+    source = raw_sources.read_usable_source(path, max_ratio)
     side = 2 * int(patch_size)
-    if reason is None and min(source.mosaic.shape) < side:
-        reason = f"its {source.mosaic.shape[0]}x{source.mosaic.shape[1]} mosaic is smaller than " \
-                 f"a training window ({side}x{side} for patch size {patch_size})"
-    if reason:
-        raise raw_sources.RawSourceError(f"{path}: {reason}")
+    if min(source.mosaic.shape) < side:
+        raise raw_sources.RawSourceError(
+            f"{path}: its {source.mosaic.shape[0]}x{source.mosaic.shape[1]} mosaic is smaller "
+            f"than a training window ({side}x{side} for patch size {patch_size})")
     return source
 
 
