@@ -86,6 +86,20 @@ def test_a_raw_source_keeps_its_phase_levels_and_saturation(tmp_path, phase):
     assert source.wb_gains == pytest.approx((2.0, 1.0, 1 / 0.7), rel=1e-6)
 
 
+def test_a_source_without_white_balance_renders_as_its_long_exposure(tmp_path):
+    path = tmp_path / "no_wb.dng"
+    dng.write_dng(path, scene("GRBG"), cfa_pattern="GRBG", black_level=CAMERAS["GRBG"][0],
+                  white_level=CAMERAS["GRBG"][1], color_matrix=SONY_MATRIX, iso=100)
+    source = raw_sources.read_raw_source(path)
+    assert source.as_shot_neutral is None  # LibRaw falls back to daylight: so does the copy
+    with rawpy.imread(str(path)) as raw:
+        daylight = np.asarray(raw.daylight_whitebalance[:3])
+    np.testing.assert_allclose(source.wb_gains, daylight / daylight[1])
+    rendered = raw_stream.render_long_exposure(source).astype(np.int64)
+    original = rawlib.render_ground_truth_uint16(path).astype(np.int64)
+    assert np.abs(rendered - original).max() <= 2  # of 65535: the matrix's rational rounding
+
+
 # ------------------------------------------------------------------------------------------
 # The short exposure's statistics, per CFA position, in every phase and with other levels.
 

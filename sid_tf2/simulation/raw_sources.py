@@ -70,7 +70,8 @@ class RawSource:
       black_level: four black levels of the 2x2 positions in raster order.
       white_level: the saturation level.
       xyz_to_cam: 3x3 XYZ->camera matrix (DNG ColorMatrix1 convention).
-      as_shot_neutral: the camera's neutral (G = 1); wb_gains: its reciprocal.
+      as_shot_neutral: the camera's neutral (G = 1), None when the file has none;
+      wb_gains: the white-balance gains LibRaw renders it with (as-shot, else daylight).
       exposure_time, iso: from the file (None when it has none).
       saturated_fraction: the share of pixels at the white level.
     """
@@ -105,7 +106,7 @@ class RawSource:
             "black_level": list(self.black_level),
             "white_level": self.white_level,
             "xyz_to_cam": [list(row) for row in self.xyz_to_cam],
-            "as_shot_neutral": list(self.as_shot_neutral),
+            "as_shot_neutral": self.as_shot_neutral and list(self.as_shot_neutral),
             "wb_gains": list(self.wb_gains),
             "source_exposure_time": self.exposure_time,
             "source_iso": self.iso,
@@ -165,16 +166,19 @@ def read_raw_source(path):
             blacks = tuple(int(per_colour[int(pattern[r, c])]) for r in range(2) for c in range(2))
             white = int(raw.white_level)
             mosaic = np.array(raw.raw_image_visible, dtype=np.uint16)
-            neutral_gains = np.asarray(raw.camera_whitebalance[:3], dtype=np.float64)
+            camera_gains = np.asarray(raw.camera_whitebalance[:3], dtype=np.float64)
+            daylight_gains = np.asarray(raw.daylight_whitebalance[:3], dtype=np.float64)
             xyz_to_cam = _xyz_to_cam(raw)
             iso = float(raw.other.iso_speed)
     except rawlib.RawFileError as error:
         raise RawSourceError(f"{error.path}: {error.reason}") from None
     if max(blacks) >= white:
         raise RawSourceError(f"{path}: white level {white} is not above the black levels {blacks}")
-    if not np.all(neutral_gains > 0):  # no as-shot white balance: keep the daylight default
-        neutral_gains = np.ones(3)
-    gains = neutral_gains / neutral_gains[1]
+    # Without an as-shot white balance LibRaw renders with the daylight one: write none, so
+    # that the DNG renders the same way, and record the daylight gains it will use.
+    as_shot = bool(np.all(camera_gains > 0))
+    gains = camera_gains if as_shot else daylight_gains
+    gains = gains / gains[1] if np.all(gains > 0) else np.ones(3)
     height, width = mosaic.shape
     mosaic = np.minimum(mosaic[:height - height % 2, :width - width % 2], white)
     return RawSource(
@@ -184,7 +188,7 @@ def read_raw_source(path):
         black_level=blacks,
         white_level=white,
         xyz_to_cam=tuple(tuple(float(v) for v in row) for row in xyz_to_cam),
-        as_shot_neutral=tuple(float(v) for v in 1.0 / gains),
+        as_shot_neutral=tuple(float(v) for v in 1.0 / gains) if as_shot else None,
         wb_gains=tuple(float(g) for g in gains),
         exposure_time=rawlib.read_exposure_time(path),
         iso=iso if iso > 0 else None,
