@@ -316,6 +316,11 @@ def test_calibration_without_flat_pairs_is_explained(tmp_path):
         path.unlink()
     with pytest.raises(calibrate.CalibrationError, match="no raw files"):
         calibrate.calibrate_folders(tmp_path / "dark", tmp_path / "flat", tmp_path / "p.json")
+    write_calibration_frames(tmp_path / "again", isos=(400,), dark_shape=(32, 32),
+                             flat_shape=(32, 32))
+    with pytest.raises(calibrate.CalibrationError, match=r"flat/400_\d+_\d.dng: not a dark frame"):
+        calibrate.calibrate_folders(tmp_path / "again" / "flat", tmp_path / "again" / "flat",
+                                    tmp_path / "p.json")
 
 
 # ------------------------------------------------------------------------------------------

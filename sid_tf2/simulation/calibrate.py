@@ -111,9 +111,13 @@ def tukey_fit(samples):
 
 
 def dark_noise(frames):
-    """(gaussian_sigma, tukey_lambda, tukey_scale, row_sigma, black_bias) of dark frames."""
+    """(gaussian_sigma, tukey_lambda, tukey_scale, row_sigma, black_bias) of dark frames
+    [(path, frame)]."""
     residuals, row_variances, biases = [], [], []
-    for frame in frames:
+    for path, frame in frames:
+        if abs(frame.mean()) > 3 * frame.std():
+            raise CalibrationError(f"{path}: not a dark frame (mean {frame.mean():.1f} DN above "
+                                   f"black, noise {frame.std():.1f} DN): cap the lens")
         biases.append([frame[r::2, c::2].mean() for r in (0, 1) for c in (0, 1)])
         centred = frame - np.tile(np.reshape(biases[-1], (2, 2)), (frame.shape[0] // 2,
                                                                     frame.shape[1] // 2))
@@ -122,7 +126,7 @@ def dark_noise(frames):
         row_variances.append(centred.mean(axis=1).var() - pixel_variance / frame.shape[1])
         residuals.append(residual)
     residual = np.concatenate([r.ravel() for r in residuals])
-    correction = frames[0].shape[1] / (frames[0].shape[1] - 1)
+    correction = frames[0][1].shape[1] / (frames[0][1].shape[1] - 1)
     read_variance = residual.var() * correction - QUANTISATION_VARIANCE
     if not read_variance > 0:
         raise CalibrationError("dark frames show no read noise above the rounding to whole DN")
@@ -163,7 +167,7 @@ def calibrate(dark_paths, flat_paths, name="calibrated"):
         if not pairs:
             raise CalibrationError(f"ISO {iso:g} has dark frames but no flat pairs")
         gain = gain_from_flat_pairs(pairs)
-        sigma, lam, scale, row_sigma, bias = dark_noise([frame for _, frame in darks[iso]])
+        sigma, lam, scale, row_sigma, bias = dark_noise(darks[iso])
         results.append(IsoCalibration(iso, gain, sigma, scale, lam, row_sigma,
                                       tuple(float(b) for b in bias), len(pairs), len(darks[iso])))
     missing = sorted({iso for iso, _ in flats} - set(darks))

@@ -50,7 +50,7 @@ def list_raw_paths(source_dir):
     """Raw files under `source_dir` (recursive, hidden files skipped), sorted by path."""
     root = pathlib.Path(source_dir)
     if not root.is_dir():
-        raise FileNotFoundError(f"source_dir {str(root)!r} is not a directory")
+        raise FileNotFoundError(f"{str(root)!r} is not a directory")
     paths = [path for path in root.rglob("*")
              if is_raw_path(path) and path.is_file() and not path.name.startswith(".")]
     return sorted(paths, key=lambda path: path.relative_to(root).as_posix())
