@@ -412,6 +412,26 @@ def test_on_the_fly_pairs_from_raw_files(raw_folder):
     assert not np.array_equal(sampler.example(1, 0)[0], sampler.example(0, 0)[0])
 
 
+def test_on_the_fly_skips_unusable_raw_files_by_name(tmp_path):
+    from sid_tf2.simulation.stream import OnTheFlySampler
+
+    sources = tmp_path / "sources"
+    write_unusable_sources(sources)
+    with pytest.warns(RuntimeWarning) as caught:
+        with pytest.raises(ValueError, match="No photographs or usable Bayer raw files.*dark.dng"):
+            OnTheFlySampler(sources, patch_size=16)
+    assert {pathlib_name(str(w.message).split(":")[0]) for w in caught} == {
+        "dark.dng", "linear.dng", "xtrans.dng"}
+    write_source(sources / "small.dng", scene("RGGB", (24, 24)), "RGGB")
+    write_source(sources / "good.dng", scene("RGGB"), "RGGB")
+    with pytest.warns(RuntimeWarning) as caught:
+        sampler = OnTheFlySampler(sources, patch_size=16)
+    assert any("small.dng: its 24x24 mosaic is smaller than a training window" in str(w.message)
+               for w in caught)
+    assert [pathlib_name(path) for path in sampler.source_paths] == ["good.dng"]
+    assert len(sampler.skipped_sources) == 4
+
+
 def test_an_on_the_fly_window_is_the_packed_short_and_the_rendered_long(tmp_path):
     phase = "GBRG"
     source = raw_sources.read_raw_source(write_source(tmp_path / "s.dng", scene(phase, (32, 32)),
