@@ -78,9 +78,9 @@ def sample_noise_params(rng, model="physics", profile="sony_a7s2", *, read_noise
                         system_gain=None):
     """Sample the noise of one short exposure from a camera profile's calibrated ranges.
 
-    log K ~ U(profile.log_k_range), or K = `system_gain` when the exposure's ISO fixes it; then, for the physics model, Tukey-lambda read noise with
-    log(sigma) = 0.4621 log K + 0.5657 + N(0, 0.2634) and lambda ~ U(-0.143, 0.129) (Sony A7S2
-    values), row noise log(sigma_row) = 0.5275 log K - 0.5917 + N(0, 0.2943), and a per-channel
+    log K ~ U(profile.log_k_range), or K = `system_gain` when the exposure's ISO fixes it;
+    then, for the physics model, Tukey-lambda read noise with log(sigma) = 0.4621 log K +
+    0.5657 + N(0, 0.2634) and lambda ~ U(-0.143, 0.129) (Sony A7S2 values), row noise log(sigma_row) = 0.5275 log K - 0.5917 + N(0, 0.2943), and a per-channel
     black-level bias N(0, profile.bias_std). The "poisson_gaussian" model has Gaussian read
     noise, log(sigma) = 0.5407 log K + 1.2182 + N(0, 0.2675), and nothing else.
 

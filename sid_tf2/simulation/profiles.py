@@ -128,7 +128,8 @@ def get_profile(profile):
         return PROFILES[str(profile)]
     except KeyError:
         raise ValueError(
-            f"Unknown camera profile {profile!r}: expected one of {sorted(PROFILES)}."
+            f"Unknown camera profile {profile!r}: expected one of {sorted(PROFILES)} or a "
+            "noise-profile .json file."
         ) from None
 
 
