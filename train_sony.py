@@ -60,10 +60,13 @@ flags.DEFINE_bool("synthetic", False, "Generate a synthetic dataset (once, into 
                   "the low-light simulator and train on it.")
 flags.DEFINE_integer("synthetic_scenes", 8, "Scenes of the synthetic dataset.", lower_bound=3)
 flags.DEFINE_string("synthetic_size", "1024,1024", "Mosaic size H,W of the synthetic scenes.")
-flags.DEFINE_string("synthetic_source_dir", None, "Photographs to simulate from (--synthetic or "
-                    "--simulate_on_the_fly); default: those bundled with scikit-image.")
+flags.DEFINE_string("synthetic_source_dir", None, "Photographs and/or Bayer raw files to simulate "
+                    "from (--synthetic or --simulate_on_the_fly); default: the photographs bundled "
+                    "with scikit-image.")
 flags.DEFINE_enum("noise_model", "physics", ["physics", "poisson_gaussian"], "Simulated noise model.")
 flags.DEFINE_enum("synthetic_profile", "sony_a7s2", ["sony_a7s2", "other"], "Simulated camera profile.")
+flags.DEFINE_string("noise_profile", None, "Noise profile JSON of the simulated camera (e.g. from "
+                    "`python -m sid_tf2.simulate --calibrate`); replaces --synthetic_profile.")
 flags.DEFINE_bool("simulate_on_the_fly", False, "Simulate every training pair inside the input "
                   "pipeline from --synthetic_source_dir instead of reading --data_dir (which, if it "
                   "exists, still provides the validation images).")
@@ -126,11 +129,15 @@ def main(argv):
         if FLAGS.camera != "sony":
             print("error: --synthetic makes Bayer (Sony-like) data; use --camera=sony.", file=sys.stderr)
             return 2
-        summary = write_synthetic_dataset(
-            data_dir, num_scenes=FLAGS.synthetic_scenes, size=parse_size(FLAGS.synthetic_size),
-            seed=FLAGS.seed, source_dir=FLAGS.synthetic_source_dir, noise_model=FLAGS.noise_model,
-            profile=FLAGS.synthetic_profile,
-        )
+        try:
+            summary = write_synthetic_dataset(
+                data_dir, num_scenes=FLAGS.synthetic_scenes, size=parse_size(FLAGS.synthetic_size),
+                seed=FLAGS.seed, source_dir=FLAGS.synthetic_source_dir, noise_model=FLAGS.noise_model,
+                profile=FLAGS.noise_profile or FLAGS.synthetic_profile,
+            )
+        except (ValueError, OSError) as error:  # no usable sources, a bad noise profile
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         print(f"synthetic dataset: {summary.output_dir} ({summary.num_long} scenes)")
     config = TrainConfig(
         data_dir=data_dir, result_dir=result_dir, camera=FLAGS.camera, epochs=FLAGS.epochs,
@@ -146,7 +153,7 @@ def main(argv):
         reinit_last=FLAGS.reinit_last, freeze=FLAGS.freeze, train_fraction=FLAGS.train_fraction,
         pairs_per_ratio=FLAGS.pairs_per_ratio, val_dir=FLAGS.val_dir,
         simulate_on_the_fly=FLAGS.simulate_on_the_fly, source_dir=FLAGS.synthetic_source_dir,
-        noise_model=FLAGS.noise_model, simulation_profile=FLAGS.synthetic_profile,
+        noise_model=FLAGS.noise_model, simulation_profile=FLAGS.noise_profile or FLAGS.synthetic_profile,
         on_the_fly_examples=FLAGS.on_the_fly_examples, on_the_fly_scene_size=FLAGS.on_the_fly_scene_size,
     )
     try:

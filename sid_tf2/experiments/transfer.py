@@ -10,7 +10,9 @@ all validated on the target's val split during training and scored on its test s
   scratch    trained from random weights on N target pairs (`--pairs_per_ratio` per ratio,
              chosen from the seed);
   pretrain   trained on simulated pairs only: a synthetic dataset written from the `--source_dir`
-             photographs (or pairs simulated on the fly with `--simulate_on_the_fly`);
+             photographs or clean Bayer raw files (or pairs simulated on the fly with
+             `--simulate_on_the_fly`), with the noise of `--synthetic_profile` or of a camera's
+             own `--noise_profile` JSON;
   finetune   the pretrained weights, then trained on the same N target pairs (lower learning rate,
              optional `--reinit_last` / `--freeze`).
 
@@ -44,8 +46,9 @@ ARM_TITLES = {
 
 def define_flags():
     flags.DEFINE_string("target_dir", None, "Target dataset in the SID layout (e.g. dataset/Sony).", required=True)
-    flags.DEFINE_string("source_dir", None, "Photographs for the synthetic pretraining data; default: half "
-                        "of scikit-image's bundled photographs (the other half makes a synthetic target).")
+    flags.DEFINE_string("source_dir", None, "Photographs and/or clean Bayer raw files for the synthetic "
+                        "pretraining data; default: half of scikit-image's bundled photographs (the other "
+                        "half makes a synthetic target).")
     flags.DEFINE_bool("make_synthetic_target", False, "If --target_dir has no dataset, simulate one there.")
     flags.DEFINE_string("target_photo_dir", None, "Photographs of the synthetic target (default: the other "
                         "half of scikit-image's).")
@@ -69,6 +72,7 @@ def define_flags():
     flags.DEFINE_string("synthetic_size", "1024,1024", "Mosaic size H,W of the synthetic scenes.")
     flags.DEFINE_enum("noise_model", "physics", ["physics", "poisson_gaussian"], "Pretraining noise model.")
     flags.DEFINE_enum("synthetic_profile", "sony_a7s2", ["sony_a7s2", "other"], "Pretraining camera profile.")
+    flags.DEFINE_string("noise_profile", None, "Pretraining noise profile JSON (replaces --synthetic_profile).")
     flags.DEFINE_bool("simulate_on_the_fly", False, "Pretrain on pairs simulated inside the pipeline.")
     flags.DEFINE_integer("on_the_fly_examples", 64, "Simulated pairs per pretraining epoch (on the fly).",
                          lower_bound=1)
@@ -93,6 +97,20 @@ def split_default_photos(output_dir):
                 shutil.copyfile(path, destination)
         folders.append(folder)
     return tuple(folders)
+
+
+def describe_sources(source_dir, photo_size=None):
+    """What a pretraining source folder holds, for the report: photographs, raw files or both
+    (`photo_size`: the scene size photographs are cut to, when they are)."""
+    from sid_tf2.simulation import list_photo_paths  # pylint: disable=import-outside-toplevel
+    from sid_tf2.simulation.raw_sources import list_raw_paths  # pylint: disable=import-outside-toplevel
+
+    photos, raws = len(list_photo_paths(source_dir)), len(list_raw_paths(source_dir))
+    photo_text = "photographs (unprocessed" + (f", scenes of {photo_size})" if photo_size else ")")
+    kinds = [f"{count} {name}" for count, name in (
+        (photos, photo_text), (raws, "raw files (Bayer ones used as clean long exposures, raw-domain simulation)"))
+        if count]
+    return f"`{source_dir}`: " + (" and ".join(kinds) or "no sources")
 
 
 def _has_dataset(directory):
@@ -238,23 +256,27 @@ def main(argv):
     common = dict(camera="sony", patch_size=FLAGS.patch_size, seed=FLAGS.seed, val_freq=FLAGS.val_freq,
                   val_max_images=FLAGS.val_max_images, val_dir=target_dir, save_freq=10**9,
                   exclude_misaligned=FLAGS.exclude_misaligned, keep_checkpoints=1, progress=FLAGS.progress)
+    profile = FLAGS.noise_profile or FLAGS.synthetic_profile
+    noise_text = (f"noise profile `{profile}`" + (" (the Sony A7S2's)" if profile == "sony_a7s2" else "")
+                  + f", noise model `{FLAGS.noise_model}`")
+    sources_text = describe_sources(source_photos)
     if FLAGS.simulate_on_the_fly:
         pretrain_data = dict(data_dir=target_dir, simulate_on_the_fly=True, source_dir=source_photos,
-                             noise_model=FLAGS.noise_model, simulation_profile=FLAGS.synthetic_profile,
+                             noise_model=FLAGS.noise_model, simulation_profile=profile,
                              on_the_fly_examples=FLAGS.on_the_fly_examples,
                              on_the_fly_scene_size=min(parse_size(FLAGS.synthetic_size)))
-        source_info = (f"{FLAGS.on_the_fly_examples} pairs per epoch simulated on the fly from {source_photos} "
-                       f"(profile `{FLAGS.synthetic_profile}`, noise `{FLAGS.noise_model}`)")
+        source_info = (f"{FLAGS.on_the_fly_examples} pairs per epoch simulated on the fly from {sources_text} "
+                       f"({noise_text})")
     else:
         source_data = os.path.join(output_dir, "source_data")
         summary = write_synthetic_dataset(source_data, source_dir=source_photos, num_scenes=FLAGS.synthetic_scenes,
                                           size=parse_size(FLAGS.synthetic_size), seed=FLAGS.seed,
-                                          noise_model=FLAGS.noise_model, profile=FLAGS.synthetic_profile,
-                                          progress=False)
+                                          noise_model=FLAGS.noise_model, profile=profile, progress=False)
         pretrain_data = dict(data_dir=source_data)
-        source_info = (f"synthetic dataset `{source_data}`: {len(summary.splits['train'])} train scenes of "
-                       f"{FLAGS.synthetic_size.replace(',', 'x')} from {source_photos} (profile "
-                       f"`{FLAGS.synthetic_profile}`, noise `{FLAGS.noise_model}`)")
+        skipped = f"; {len(summary.skipped_sources)} unusable, skipped" if summary.skipped_sources else ""
+        source_info = (f"synthetic dataset `{source_data}`: {len(summary.splits['train'])} train scenes from "
+                       f"{describe_sources(source_photos, FLAGS.synthetic_size.replace(',', 'x'))}{skipped} "
+                       f"({noise_text})")
     configs = {
         "scratch": TrainConfig(data_dir=target_dir, result_dir=os.path.join(output_dir, "scratch"),
                                epochs=FLAGS.scratch_epochs, learning_rate=FLAGS.learning_rate,
@@ -274,7 +296,7 @@ def main(argv):
     settings = {key: getattr(FLAGS, key) for key in (
         "seed", "patch_size", "pairs_per_ratio", "scratch_epochs", "pretrain_epochs", "finetune_epochs",
         "learning_rate", "finetune_learning_rate", "reinit_last", "freeze", "val_freq", "synthetic_scenes",
-        "synthetic_size", "noise_model", "synthetic_profile", "simulate_on_the_fly")}
+        "synthetic_size", "noise_model", "synthetic_profile", "noise_profile", "simulate_on_the_fly")}
     command = "python -m sid_tf2.experiments.transfer " + " ".join(sys.argv[1:])
     sections, svg = build_report(records, settings, command, target_info, source_info)
     report = FLAGS.report or os.path.join(output_dir, "transfer_report.md")

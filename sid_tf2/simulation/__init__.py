@@ -1,5 +1,6 @@
-"""Low-light raw simulation: unprocessing photographs, a physics-based noise model, and
-synthetic datasets in SID's layout. `sid_tf2.simulate` is the entry module (CLI and API)."""
+"""Low-light raw simulation: unprocessing photographs, clean raw files of any Bayer camera, a
+physics-based noise model with camera profiles (built in, from JSON or calibrated), and synthetic
+datasets in SID's layout. `sid_tf2.simulate` is the entry module (CLI and API)."""
 
 from sid_tf2.simulation.dataset import (
     SimulationSummary,
@@ -18,7 +19,10 @@ from sid_tf2.simulation.noise import (
     simulate_short_exposure,
     tukey_lambda,
 )
-from sid_tf2.simulation.profiles import PROFILES, CameraProfile, LogLinear, get_profile, nominal_iso
+from sid_tf2.simulation.noise_profile import NoiseProfileError, load_noise_profile
+from sid_tf2.simulation.profiles import (PROFILES, CameraProfile, LogLinear, gain_at_iso, get_profile,
+                                         nominal_iso)
+from sid_tf2.simulation.raw_sources import RawSource, RawSourceError, list_raw_paths, read_raw_source
 from sid_tf2.simulation.sources import (
     SKIMAGE_PHOTOS,
     PhotoError,
@@ -44,20 +48,27 @@ __all__ = [
     "CameraProfile",
     "LogLinear",
     "NoiseParams",
+    "NoiseProfileError",
     "PhotoError",
     "RawMetadata",
+    "RawSource",
+    "RawSourceError",
     "SimulationSummary",
     "assign_photos",
     "default_photo_paths",
     "exposure_from_name",
     "format_exposure",
+    "gain_at_iso",
     "get_profile",
     "inverse_smoothstep",
     "list_photo_paths",
+    "list_raw_paths",
+    "load_noise_profile",
     "mosaic_rggb",
     "nominal_iso",
     "raw_noise_dn",
     "read_photo",
+    "read_raw_source",
     "rgb_to_cam",
     "sample_noise_params",
     "sample_ratio",

@@ -1,6 +1,7 @@
-"""Write a synthetic dataset in SID's layout, as real DNG files, from ordinary photographs.
+"""Write a synthetic dataset in SID's layout, as real DNG files, from photographs or clean raws.
 
-    DIR/long/<id>_00_10s.dng             clean 10 s exposure (the unprocessed photograph)
+    DIR/long/<id>_00_10s.dng             clean 10 s exposure (the unprocessed photograph, or
+                                         the clean raw file with its own CFA and levels)
     DIR/short/<id>_<burst>_<exp>s.dng    simulated short exposures of the same scene
     DIR/{train,val,test}_list.txt        "./short/... ./long/... ISO<iso> F<f>" lines
     DIR/simulation.json                  seed, sources and every sampled parameter; written
@@ -8,7 +9,10 @@
 
 Ids have five digits whose first one is the split, as in SID: 0 train, 1 test, 2 validation.
 Every short file carries the scene's colour matrix and white balance (AsShotNeutral), its
-exposure time and a nominal ISO; the long file the same with ISO 100.
+exposure time and a nominal ISO; the long file the same with ISO 100. A raw source (any Bayer
+camera's file, `raw_sources.py`) is not unprocessed: its mosaic is the long exposure, and its
+short exposures are simulated in the raw domain at the source's ISO (`raw_pairs.py`); both files
+keep its CFA phase, black and white levels, colour matrix and white balance.
 
 Reproducible: every scene and every short file draws from its own generator, seeded by
 `numpy.random.SeedSequence(seed, spawn_key=(scene, k))`, so the same arguments give
@@ -28,6 +32,8 @@ import numpy as np
 from sid_tf2.atomic import write_text
 from sid_tf2.simulation import noise as noise_lib
 from sid_tf2.simulation import profiles as profiles_lib
+from sid_tf2.simulation import raw_pairs
+from sid_tf2.simulation import raw_sources
 from sid_tf2.simulation import sources as sources_lib
 from sid_tf2.simulation import unprocess as unprocess_lib
 
@@ -158,33 +164,46 @@ def _short_exposures(rng, ratios, taken):
             return name, exposure, min(LONG_EXPOSURE / exposure, MAX_RATIO)
 
 
+def _read_source(path):
+    """A photograph as float32 RGB, or a raw file as a `RawSource` that is bright enough for
+    the largest ratio; `PhotoError` (or its `RawSourceError`) says why a source cannot be used."""
+    if raw_sources.is_raw_path(path):
+        return raw_sources.read_usable_source(path, MAX_RATIO)
+    return sources_lib.read_photo(path)
+
+
 def _scan_sources(source_dir, num_scenes, report):
-    """Readable photographs in order, stopping once there is one per scene."""
+    """Usable sources (photographs and raw files) in order, stopping once there is one per
+    scene."""
     if source_dir is None:
         candidates = sources_lib.default_photo_paths()
         where = f"scikit-image's data folder {sources_lib.skimage_data_dir()}"
     else:
-        candidates = sources_lib.list_photo_paths(source_dir)
+        root = pathlib.Path(source_dir)
+        candidates = sorted(
+            sources_lib.list_photo_paths(source_dir) + raw_sources.list_raw_paths(source_dir),
+            key=lambda path: path.relative_to(root).as_posix())
         where = f"{source_dir}"
     readable, skipped, cache, cached_bytes = [], [], {}, 0
     for path in candidates:
         if len(readable) == num_scenes:
             break
         try:
-            photo = sources_lib.read_photo(path)
+            source = _read_source(path)
         except sources_lib.PhotoError as error:
             skipped.append((str(path), str(error)))
-            report(f"skipping unreadable photograph: {error}")
+            report(f"skipping source: {error}")
             continue
         readable.append(path)
-        if cached_bytes + photo.nbytes <= 512 * 2**20:
-            cache[str(path)] = photo
-            cached_bytes += photo.nbytes
+        size = getattr(source, "nbytes", None) or source.mosaic.nbytes
+        if cached_bytes + size <= 512 * 2**20:
+            cache[str(path)] = source
+            cached_bytes += size
     if not readable:
-        details = "".join(f"\n  {reason}" for _, reason in skipped)
+        details = "; ".join(reason for _, reason in skipped)
         raise ValueError(
-            f"No readable photographs ({', '.join(sources_lib.PHOTO_EXTENSIONS)}) in {where}"
-            + (f"; unreadable:{details}" if details else "")
+            f"No readable photographs ({', '.join(sources_lib.PHOTO_EXTENSIONS)}) or Bayer raw "
+            f"files in {where}" + (f"; unusable: {details}" if details else "")
         )
     return candidates, readable, skipped, cache
 
@@ -252,19 +271,23 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
 
     Args:
       output_dir: the dataset folder (created if needed).
-      source_dir: a folder of JPEG/PNG/TIFF photographs (searched recursively, sorted);
-        None uses the photographs bundled with scikit-image. Unreadable files are reported and
-        skipped; none readable is an error.
-      num_scenes: scenes to make; beyond the number of photographs they are reused with other
-        crops, flips and noise. Split about 70/10/20 into train/val/test.
-      size: (H, W) of each mosaic, even numbers, at least 24.
+      source_dir: a folder of JPEG/PNG/TIFF photographs and/or raw files of Bayer cameras
+        (searched recursively, sorted); None uses the photographs bundled with scikit-image.
+        Unusable files (unreadable, X-Trans, Foveon, linear DNG, raws too dark for ratio 300)
+        are reported with their reason and skipped; none usable is an error.
+      num_scenes: scenes to make; beyond the number of sources they are reused with other
+        crops, flips and noise (raw sources: other noise). Split about 70/10/20 into
+        train/val/test.
+      size: (H, W) of each photograph's mosaic, even numbers, at least 24; raw sources keep
+        their own size.
       seed: a non-negative integer; the same arguments give byte-identical files.
       noise_model: "physics" or "poisson_gaussian".
       ratios: "fixed" (0.1 s, 0.04 s, 0.033 s: ratios 100, 250, 300) or "uniform" (three
         exposures per burst with ratios uniform in [100, 300], named so that 10 / exposure
         gives the ratio back).
       bursts: short-exposure bursts per scene (names `_00`, `_01`, ...).
-      profile: camera profile name or `CameraProfile` ("sony_a7s2", "other").
+      profile: camera profile name, noise-profile JSON file (`noise_profile.py`) or
+        `CameraProfile` ("sony_a7s2", "other").
       progress: True prints progress lines, a callable receives them, False is silent.
 
     Returns:
@@ -319,41 +342,55 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
 
     from sid_tf2 import dng  # pylint: disable=import-outside-toplevel
 
-    def write(path, mosaic, metadata, exposure_time, iso):
+    def write(path, mosaic, metadata, exposure_time, iso, camera_model):
         dng.write_dng(
             path, mosaic, cfa_pattern=metadata.cfa_pattern, black_level=metadata.black_level,
             white_level=metadata.white_level, color_matrix=np.asarray(metadata.xyz_to_cam),
             as_shot_neutral=metadata.as_shot_neutral, exposure_time=exposure_time, iso=iso,
-            make=profile.make, model=profile.model,
+            make=profile.make, model=camera_model,
         )
 
     counts = split_counts(num_scenes)
     photo_index, shared = assign_photos(counts, len(readable))
     warnings = []
+    if profile.name == "sony_a7s2" and any(map(raw_sources.is_raw_path, readable)):
+        warnings.append(
+            "raw sources get the Sony A7S2's noise profile; for another camera pass its own "
+            "(--noise_profile=FILE, e.g. from --calibrate)")
     if shared:
         warnings.append(
-            f"only {len(readable)} photograph(s) for {sum(c > 0 for c in counts)} splits: "
-            "splits share photographs"
+            f"only {len(readable)} source(s) for {sum(c > 0 for c in counts)} splits: "
+            "splits share sources"
         )
     scenes, lists, files_written = [], {split: [] for split in SPLITS}, 0
     for index, (scene_id, split) in enumerate(ids):
         scene_started = time.monotonic()
         path = readable[photo_index[index]]
-        photo = cache.get(str(path))
-        if photo is None:
-            photo = sources_lib.read_photo(path)
+        source = cache.get(str(path))
+        if source is None:
+            source = _read_source(path)
         rng = _rng(seed, index, 0)
-        image, crop = sources_lib.scene_from_photo(photo, size, rng)
-        xyz_to_cam = unprocess_lib.sample_xyz_to_cam(rng, profile)
-        gains = unprocess_lib.sample_wb_gains(rng, profile)
-        f_number = float(F_NUMBERS[rng.integers(len(F_NUMBERS))])
-        long_mosaic, metadata = unprocess_lib.unprocess(
-            image, xyz_to_cam=xyz_to_cam, wb_gains=gains,
-            black_level=profile.black_level, white_level=profile.white_level)
+        if isinstance(source, raw_sources.RawSource):
+            long_mosaic, metadata, info = source.mosaic, source, {}
+            f_number = float(F_NUMBERS[rng.integers(len(F_NUMBERS))])
+            gain, long_iso, note = raw_pairs.pair_gain(source, rng, profile)
+            if note and note not in warnings:
+                warnings.append(note)
+            camera_model = "simulated from a clean raw file"
+        else:
+            image, info = sources_lib.scene_from_photo(source, size, rng)
+            xyz_to_cam = unprocess_lib.sample_xyz_to_cam(rng, profile)
+            gains = unprocess_lib.sample_wb_gains(rng, profile)
+            f_number = float(F_NUMBERS[rng.integers(len(F_NUMBERS))])
+            long_mosaic, metadata = unprocess_lib.unprocess(
+                image, xyz_to_cam=xyz_to_cam, wb_gains=gains,
+                black_level=profile.black_level, white_level=profile.white_level)
+            gain, long_iso, camera_model = None, LONG_ISO, profile.model
+        black_level = raw_pairs.black_level_of(metadata)
         long_name = f"{scene_id}_00_{format_exposure(LONG_EXPOSURE)}s.dng"
         long_path = output_dir / "long" / long_name
         if not long_path.exists():
-            write(long_path, long_mosaic, metadata, LONG_EXPOSURE, LONG_ISO)
+            write(long_path, long_mosaic, metadata, LONG_EXPOSURE, long_iso, camera_model)
             files_written += 1
         shorts = []
         for burst in range(bursts):
@@ -362,15 +399,16 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
                 file_rng = _rng(seed, index, 1 + burst * len(FIXED_SHORTS) + k)
                 name, exposure_time, ratio = _short_exposures(file_rng, ratios, taken)
                 taken.append(name)
-                params = noise_lib.sample_noise_params(file_rng, noise_model, profile)
-                iso = profiles_lib.nominal_iso(params.system_gain, profile)
+                params = noise_lib.sample_noise_params(file_rng, noise_model, profile,
+                                                       system_gain=gain)
+                iso = long_iso if gain else profiles_lib.nominal_iso(params.system_gain, profile)
                 short_name = f"{scene_id}_{burst:02d}_{name}s.dng"
                 short_path = output_dir / "short" / short_name
                 if not short_path.exists():
                     short = noise_lib.simulate_short_exposure(
                         long_mosaic, ratio, params, file_rng,
-                        black_level=profile.black_level, white_level=profile.white_level)
-                    write(short_path, short, metadata, exposure_time, iso)
+                        black_level=black_level, white_level=metadata.white_level)
+                    write(short_path, short, metadata, exposure_time, iso, camera_model)
                     files_written += 1
                 shorts.append({
                     "file": f"short/{short_name}", "burst": burst, "exposure_name": name,
@@ -380,9 +418,9 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
                 lists[split].append(
                     f"./short/{short_name} ./long/{long_name} ISO{iso} F{f_number:g}")
         scenes.append({
-            "id": scene_id, "split": split, "source": str(path), **crop,
+            "id": scene_id, "split": split, "source": str(path), **info,
             "f_number": f_number, "long": {"file": f"long/{long_name}",
-                                           "exposure_time": LONG_EXPOSURE, "iso": LONG_ISO},
+                                           "exposure_time": LONG_EXPOSURE, "iso": long_iso},
             **metadata.to_dict(), "shorts": shorts,
         })
         elapsed = time.monotonic() - started
@@ -399,8 +437,8 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
         lines = sorted(lists[split])
         write_text(list_files[split], "".join(line + "\n" for line in lines))
     record = {
-        "description": "sid-tf2 synthetic low-light dataset (unprocessed photographs, "
-                       "simulated short exposures)",
+        "description": "sid-tf2 synthetic low-light dataset (unprocessed photographs or "
+                       "clean raw files, simulated short exposures)",
         "config": config,
         "sources": [str(path) for path in readable],
         "skipped_sources": [list(item) for item in skipped],

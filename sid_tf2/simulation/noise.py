@@ -74,21 +74,24 @@ class NoiseParams:
         return cls(**values)
 
 
-def sample_noise_params(rng, model="physics", profile="sony_a7s2", *, read_noise=None):
+def sample_noise_params(rng, model="physics", profile="sony_a7s2", *, read_noise=None,
+                        system_gain=None):
     """Sample the noise of one short exposure from a camera profile's calibrated ranges.
 
-    log K ~ U(profile.log_k_range); then, for the physics model, Tukey-lambda read noise with
-    log(sigma) = 0.4621 log K + 0.5657 + N(0, 0.2634) and lambda ~ U(-0.143, 0.129) (Sony A7S2
-    values), row noise log(sigma_row) = 0.5275 log K - 0.5917 + N(0, 0.2943), and a per-channel
-    black-level bias N(0, profile.bias_std). The "poisson_gaussian" model has Gaussian read
+    log K ~ U(profile.log_k_range), or K = `system_gain` when the exposure's ISO fixes it;
+    then, for the physics model, Tukey-lambda read noise with log(sigma) = 0.4621 log K +
+    0.5657 + N(0, 0.2634) and lambda ~ U(-0.143, 0.129) (Sony A7S2 values), row noise
+    log(sigma_row) = 0.5275 log K - 0.5917 + N(0, 0.2943), and a per-channel black-level bias
+    N(0, profile.bias_std). The "poisson_gaussian" model has Gaussian read
     noise, log(sigma) = 0.5407 log K + 1.2182 + N(0, 0.2675), and nothing else.
 
     Args:
       rng: a `numpy.random.Generator`.
       model: "physics" or "poisson_gaussian".
-      profile: a `CameraProfile` or its name.
+      profile: a `CameraProfile`, its name or a noise-profile JSON file.
       read_noise: override the read-noise distribution ("tukey" or "gaussian"); the default is
         "tukey" for physics and "gaussian" for poisson_gaussian.
+      system_gain: K in DN per electron (e.g. `profiles.gain_at_iso`); None samples it.
 
     Returns:
       A `NoiseParams`.
@@ -100,7 +103,7 @@ def sample_noise_params(rng, model="physics", profile="sony_a7s2", *, read_noise
         read_noise = "tukey" if model == "physics" else "gaussian"
     if read_noise not in READ_NOISES:
         raise ValueError(f"read_noise must be one of {READ_NOISES}, not {read_noise!r}")
-    log_k = rng.uniform(*profile.log_k_range)
+    log_k = rng.uniform(*profile.log_k_range) if system_gain is None else math.log(system_gain)
     if read_noise == "tukey":
         read_sigma = profile.tukey_read.sample(rng, log_k)
         read_lambda = rng.uniform(*profile.tukey_lambda_range)

@@ -116,14 +116,20 @@ PROFILES = {
 
 
 def get_profile(profile):
-    """Return a `CameraProfile` for a name in `PROFILES`, or pass a profile through."""
+    """Return a `CameraProfile` for a name in `PROFILES` or a noise-profile JSON file
+    (`noise_profile.load_noise_profile`), or pass a profile through."""
     if isinstance(profile, CameraProfile):
         return profile
+    if str(profile).lower().endswith(".json"):
+        from sid_tf2.simulation.noise_profile import load_noise_profile  # pylint: disable=import-outside-toplevel
+
+        return load_noise_profile(profile)
     try:
         return PROFILES[str(profile)]
     except KeyError:
         raise ValueError(
-            f"Unknown camera profile {profile!r}: expected one of {sorted(PROFILES)}."
+            f"Unknown camera profile {profile!r}: expected one of {sorted(PROFILES)} or a "
+            "noise-profile .json file."
         ) from None
 
 
@@ -141,3 +147,13 @@ def nominal_iso(system_gain, profile):
         return 100
     target = math.log(100.0 * system_gain / profile.k_at_iso100)
     return min(_STANDARD_ISOS, key=lambda iso: abs(math.log(iso) - target))
+
+
+def gain_at_iso(iso, profile):
+    """(K, clamped): the system gain at `iso`, K = k_at_iso100 * iso / 100 (gain is proportional
+    to ISO), clamped to the profile's calibrated range; `clamped` says whether it was."""
+    profile = get_profile(profile)
+    low, high = (math.exp(bound) for bound in profile.log_k_range)
+    gain = profile.k_at_iso100 * float(iso) / 100.0
+    clamped = not low * (1 - 1e-9) <= gain <= high * (1 + 1e-9)  # exp(log(x)) may round
+    return min(max(gain, low), high), clamped

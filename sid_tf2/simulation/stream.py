@@ -1,4 +1,4 @@
-"""Training pairs simulated on the fly from a folder of photographs, inside tf.data.
+"""Training pairs simulated on the fly from a folder of photographs or raw files, inside tf.data.
 
     sampler = OnTheFlySampler(source_dir="my_photos", patch_size=256, seed=0, examples_per_epoch=200)
     for inputs, gt in sampler.dataset(epoch, batch_size=1):   # [1, 256, 256, 4], [1, 512, 512, 3]
@@ -22,12 +22,16 @@ it keeps the tone curve the unprocessing removed). So targets match the written 
 real SID ground truths only approximately: no demosaicking artefacts, no highlight clipping in
 camera space, and slightly different colours where the camera matrix saturates.
 
+A raw file among the sources (any Bayer camera's) is used as it is, not unprocessed: see
+`raw_stream.py`; its ground truth is LibRaw's rendering, like a written dataset's.
+
 The element shapes equal `sid_tf2.data.TrainSampler`'s ([p, p, 4] and [2p, 2p, 3] float32), and
 the sampler has the same interface (`dataset`, `__len__`, `order`, `draw`, `example`), so the
 training loop takes either.
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -35,6 +39,8 @@ import tensorflow as tf
 from sid_tf2 import raw as rawlib
 from sid_tf2.simulation import noise as noise_lib
 from sid_tf2.simulation import profiles as profiles_lib
+from sid_tf2.simulation import raw_sources
+from sid_tf2.simulation import raw_stream
 from sid_tf2.simulation import sources as sources_lib
 from sid_tf2.simulation.unprocess import (inverse_smoothstep, sample_wb_gains, sample_xyz_to_cam, srgb_to_linear,
                                           unprocess)
@@ -60,7 +66,7 @@ class SimulatedElement:
     """What element `index` of an epoch drew (the `draw` of the training loop's dumps)."""
 
     scene_id: int  # the element's index, standing in for a scene id in dump names
-    photo_index: int
+    source_index: int
     ratio: float
 
 
@@ -84,15 +90,18 @@ def _window(photo, side, scene_size, rng, max_zoom=1.25):
 
 
 class OnTheFlySampler:
-    """Simulated (input, gt) training pairs from photographs, generated per element.
+    """Simulated (input, gt) training pairs from photographs or clean raws, generated per element.
 
     Args:
-      source_dir: a folder of photographs (recursive); None: scikit-image's bundled ones.
-      photo_paths: an explicit list of photographs instead (e.g. a subset).
+      source_dir: a folder of photographs and/or Bayer raw files (recursive); None:
+        scikit-image's bundled photographs. Every raw file is decoded and checked once here
+        (non-Bayer, too dark or too small ones are skipped with a RuntimeWarning naming them).
+      photo_paths: an explicit list of sources instead (e.g. a subset).
       patch_size: side of the packed input patch (the ground truth is twice that).
       seed: non-negative integer; with (epoch, index) it fixes every element.
       examples_per_epoch: elements per epoch (an epoch has no natural length here).
-      noise_model: "physics" or "poisson_gaussian"; profile: a camera profile name.
+      noise_model: "physics" or "poisson_gaussian"; profile: a camera profile name or a
+        noise-profile JSON file.
       ratios: "fixed" (100, 250, 300) or "uniform" in [100, 300].
       scene_size: the short side of the scene a window is cut from (a photograph is seen at
         this scale, as a written dataset's scenes of that size would be).
@@ -105,11 +114,8 @@ class OnTheFlySampler:
     def __init__(self, source_dir=None, *, photo_paths=None, patch_size=512, seed=0, examples_per_epoch=64,
                  noise_model="physics", profile="sony_a7s2", ratios="fixed", scene_size=1024):
         if photo_paths is None:
-            photo_paths = (sources_lib.default_photo_paths() if source_dir is None
-                           else sources_lib.list_photo_paths(source_dir))
-        self.photo_paths = [str(path) for path in photo_paths]
-        if not self.photo_paths:
-            raise ValueError(f"No photographs in {source_dir or 'the scikit-image data folder'}.")
+            photo_paths = (sources_lib.default_photo_paths() if source_dir is None else sorted(
+                sources_lib.list_photo_paths(source_dir) + raw_sources.list_raw_paths(source_dir)))
         self.patch_size = int(patch_size)
         self.seed = int(seed)
         self.examples_per_epoch = int(examples_per_epoch)
@@ -122,20 +128,50 @@ class OnTheFlySampler:
             raise ValueError(f"ratios must be one of {noise_lib.RATIO_MODES}, not {ratios!r}.")
         self.noise_model, self.ratios = noise_model, ratios
         self.profile = profiles_lib.get_profile(profile)
-        self._photos, self._cached_bytes = {}, 0
-        self._photo(0)  # fail now, naming the file, if the first photograph is unreadable
+        self._sources, self._cached_bytes = {}, 0
+        self.source_paths, self.skipped_sources = [], []
+        for path in map(str, photo_paths):
+            if raw_sources.is_raw_path(path):
+                try:
+                    self._cache(len(self.source_paths), self._read_raw(path))
+                except raw_sources.RawSourceError as error:
+                    self.skipped_sources.append((path, str(error)))
+                    warnings.warn(str(error), RuntimeWarning, stacklevel=2)
+                    continue
+            self.source_paths.append(path)
+        if not self.source_paths:
+            raise ValueError(f"No photographs or usable Bayer raw files in "
+                             f"{source_dir or 'the scikit-image data folder'}"
+                             + "".join(f"; {reason}" for _, reason in self.skipped_sources))
+        if self.profile.name == "sony_a7s2" and any(map(raw_sources.is_raw_path, self.source_paths)):
+            warnings.warn("raw sources get the Sony A7S2's noise profile; for another camera pass its "
+                          "own noise profile (a JSON file, e.g. from `sid_tf2.simulate --calibrate`)",
+                          RuntimeWarning, stacklevel=2)
+        self._source(0)  # fail now, naming the file, if the first source is unreadable
 
     def __len__(self):
         return self.examples_per_epoch
 
-    def _photo(self, index):
-        photo = self._photos.get(index)
-        if photo is None:
-            photo = sources_lib.read_photo(self.photo_paths[index])
-            if self._cached_bytes + photo.nbytes <= _PHOTO_CACHE_BYTES:
-                self._photos[index] = photo
-                self._cached_bytes += photo.nbytes
-        return photo
+    def _read_raw(self, path):
+        """(RawSource, its rendered ground truth) of a usable raw file."""
+        max_ratio = max(noise_lib.FIXED_RATIOS) if self.ratios == "fixed" else noise_lib.UNIFORM_RATIO_RANGE[1]
+        source = raw_stream.check_raw_source(path, self.patch_size, max_ratio)
+        return source, raw_stream.render_long_exposure(source)
+
+    def _cache(self, index, item):
+        size = item.nbytes if isinstance(item, np.ndarray) else item[0].mosaic.nbytes + item[1].nbytes
+        if self._cached_bytes + size <= _PHOTO_CACHE_BYTES:
+            self._sources[index] = item
+            self._cached_bytes += size
+
+    def _source(self, index):
+        """A photograph (float32 RGB) or a raw file's (RawSource, rendered ground truth)."""
+        item = self._sources.get(index)
+        if item is None:
+            path = self.source_paths[index]
+            item = self._read_raw(path) if raw_sources.is_raw_path(path) else sources_lib.read_photo(path)
+            self._cache(index, item)
+        return item
 
     def _rng(self, epoch, index):
         return np.random.default_rng([STREAM_TAG, self.seed, int(epoch), int(index)])
@@ -146,24 +182,29 @@ class OnTheFlySampler:
         return np.arange(self.examples_per_epoch)
 
     def _choices(self, rng):
-        photo_index = int(rng.integers(len(self.photo_paths)))
+        source_index = int(rng.integers(len(self.source_paths)))
         ratio = noise_lib.sample_ratio(rng, self.ratios)
-        return photo_index, ratio
+        return source_index, ratio
 
     def draw(self, epoch, index, order=None):
         """(element, element, element): what the loop's dumps need (`.scene_id`, `.ratio`)."""
         del order
-        photo_index, ratio = self._choices(self._rng(epoch, index))
-        element = SimulatedElement(int(index), photo_index, ratio)
+        source_index, ratio = self._choices(self._rng(epoch, index))
+        element = SimulatedElement(int(index), source_index, ratio)
         return element, element, element
 
     def example(self, epoch, index, order=None):
         """(input [p, p, 4], gt [2p, 2p, 3]) float32 of element `index` of epoch `epoch`."""
         del order
         rng = self._rng(epoch, index)
-        photo_index, ratio = self._choices(rng)
+        source_index, ratio = self._choices(rng)
+        source = self._source(source_index)
+        if isinstance(source, tuple):
+            raw_source, rendered = source
+            params = raw_stream.pair_params(raw_source, rng, self.noise_model, self.profile)
+            return raw_stream.raw_example(raw_source, rendered, self.patch_size, ratio, params, rng)
         side = 2 * self.patch_size
-        image = _window(self._photo(photo_index), side, self.scene_size, rng)
+        image = _window(source, side, self.scene_size, rng)
         profile = self.profile
         xyz_to_cam = sample_xyz_to_cam(rng, profile)
         gains = sample_wb_gains(rng, profile)
