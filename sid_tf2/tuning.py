@@ -356,7 +356,7 @@ def measure(purpose, options, *, model=None, camera="sony", shape=None, budget=D
             reference=None):
     """Measure `options` in this process: (measurements, reference, shape)."""
     if purpose == "train":
-        patch = shape or TRAIN_PATCH
+        patch = int(np.ravel(shape)[0]) if shape is not None else TRAIN_PATCH  # a side, or (side, side)
         measurements, reference = measure_training(options, camera, patch=patch, budget=budget,
                                                    reference=reference)
         return measurements, reference, (patch, patch)
