@@ -14,9 +14,9 @@ graph's bit for bit in benchmarks/RESULTS.md); --faithful computes as the origin
 
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 
-from sid_tf2 import speed_flags
+from sid_tf2 import cli, speed_flags
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -42,6 +42,7 @@ flags.DEFINE_integer("tile_overlap", 128, "Packed pixels shared by neighbouring 
 flags.DEFINE_string("cache_dir", None, "Where decoded raw files are cached (default DATA_DIR/.cache).")
 flags.DEFINE_bool("synthetic", False, "Evaluate on the synthetic dataset that "
                   "`train_sony.py --synthetic` generates.")
+cli.define_verbose_flag()
 
 
 def _defaults():
@@ -58,6 +59,7 @@ def _defaults():
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    cli.load_tensorflow(verbose=FLAGS.verbose)
     from sid_tf2.data import DatasetError, RawCache
     from sid_tf2.evaluation import evaluate, select_pairs
     from sid_tf2.inference import make_predictor
@@ -95,4 +97,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -15,9 +15,9 @@ native 16-bit arithmetic); --faithful computes exactly as the original graph did
 import os
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 
-from sid_tf2 import speed_flags
+from sid_tf2 import cli, speed_flags
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -73,6 +73,7 @@ flags.DEFINE_float("train_fraction", None, "Train on this fraction of the pairs 
 flags.DEFINE_integer("pairs_per_ratio", None, "Train on this many pairs of each ratio (chosen "
                      "from --seed).", lower_bound=1)
 flags.DEFINE_string("val_dir", None, "Validate on this dataset's val split instead of --data_dir's.")
+cli.define_verbose_flag()
 
 
 def _defaults():
@@ -85,6 +86,7 @@ def _defaults():
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    cli.load_tensorflow(verbose=FLAGS.verbose)
     from sid_tf2.data import DatasetError
     from sid_tf2.raw import RawFileError
     from sid_tf2.training import TrainConfig, TrainingError, train
@@ -136,4 +138,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -22,7 +22,7 @@ with one flag, `--faithful`.
 import dataclasses
 import functools
 
-from sid_tf2.model import PRECISIONS
+from sid_tf2.constants import PRECISIONS
 
 AUTO = "auto"
 NATIVE_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")

@@ -12,11 +12,9 @@ edges, which the overlap hides.
 import numpy as np
 import tensorflow as tf
 
+from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.model import build_unet, get_camera
 from sid_tf2.training.step import model_precision
-
-ALIGNMENT = 16  # 2^4 max-pools
-DEFAULT_TILE_OVERLAP = 128
 
 
 def _model_camera(model):

@@ -11,9 +11,8 @@ import dataclasses
 
 import keras
 
+from sid_tf2.constants import PRECISIONS
 from sid_tf2.layers import DepthToSpace, UpsampleAndConcat, lrelu
-
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)

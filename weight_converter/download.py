@@ -46,6 +46,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from sid_tf2 import cli
+
 DEFAULT_BASE_URL = "https://drive.google.com/uc?export=download"
 DEFAULT_TIMEOUT = 60.0  # seconds without any bytes before a request is abandoned
 CHUNK_SIZE = 1 << 20
@@ -724,6 +726,7 @@ def _define_flags():
     flags.DEFINE_bool("progress", True, "Show download progress on stderr.")
     flags.DEFINE_float("timeout", DEFAULT_TIMEOUT, "Network timeout in seconds.")
     flags.mark_flag_as_required("camera")
+    cli.define_verbose_flag()
     return flags.FLAGS
 
 
@@ -734,6 +737,7 @@ def main(argv):
         print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
         return 2
     flag_values = flags.FLAGS
+    cli.load_tensorflow(verbose=flag_values.verbose)  # the checkpoint check reads it
     output_dir = flag_values.output_dir or os.path.join(
         "checkpoint", get_published(flag_values.camera).directory)
     try:
@@ -757,7 +761,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from absl import app  # pylint: disable=import-outside-toplevel
-
     _define_flags()
-    app.run(main)
+    cli.run(main)
