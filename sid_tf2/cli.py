@@ -33,10 +33,16 @@ QUIET_LOG_LEVEL = "2"  # TensorFlow's C++ logs: 0 all, 1 no INFO, 2 no WARNING, 
 
 
 def define_verbose_flag(flag_values=None):
-    """``--verbose``: show TensorFlow's, absl's and CUDA's start-up lines."""
+    """``--verbose``: show TensorFlow's, absl's and CUDA's start-up lines.
+
+    The flag is declared as the calling module's own, so that the short ``--help`` lists it.
+    """
     define = {} if flag_values is None else {"flag_values": flag_values}
+    caller = sys._getframe(1).f_globals.get("__name__")  # pylint: disable=protected-access
+    if caller == "__main__":  # absl names the main module by the script, as its help does
+        caller = sys.argv[0]
     flags.DEFINE_bool("verbose", False, "Show TensorFlow's start-up and runtime log lines "
-                      "(hidden by default).", **define)
+                      "(hidden by default).", module_name=caller, **define)
 
 
 def run(main, argv=None):
