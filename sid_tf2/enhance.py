@@ -85,7 +85,7 @@ from sid_tf2 import __version__, cli, tiff
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.dng import read_tiff_exposure_time
 from sid_tf2.exif import exif_blob, orientation_of_flip, read_photo_metadata
-from sid_tf2.progress import format_duration
+from sid_tf2.progress import Progress, format_duration
 from sid_tf2.raw import MAX_RATIO, RawFileError, pack_bayer, pack_xtrans, raw_pattern, read_raw
 from sid_tf2.raw import render_ground_truth
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
@@ -545,6 +545,9 @@ def main(argv, flag_values=None):
     claimed = {}  # output path -> the input that wrote it, so no file overwrites another's
     skipped = []  # inputs whose outputs existed before this run
     done, start = 0, time.monotonic()
+    # The per-file lines are results (ratio, size) as much as progress: printed here, with the
+    # ETA of the project's one progress display.
+    meter = Progress("sid-enhance", len(files), unit="file", enabled=False)
     for index, path in enumerate(files, 1):
         name = os.path.basename(path)
         began = time.monotonic()
@@ -573,7 +576,7 @@ def main(argv, flag_values=None):
             failures.append((path, reason))
             seconds = time.monotonic() - began
             print(f"{index}/{len(files)} {name}: FAILED: {reason} "
-                  f"({seconds:.1f} s, ETA {_eta(start, index, len(files))})", flush=True)
+                  f"({seconds:.1f} s, ETA {format_duration(meter.eta(index))})", flush=True)
             continue
         for target in targets:
             claimed[os.path.normcase(target)] = path
@@ -581,7 +584,7 @@ def main(argv, flag_values=None):
         seconds = time.monotonic() - began
         height, width = result.size
         print(f"{index}/{len(files)} {name}: {result.describe_ratio()}, {width}x{height}, "
-              f"{seconds:.1f} s, ETA {_eta(start, index, len(files))}", flush=True)
+              f"{seconds:.1f} s, ETA {format_duration(meter.eta(index))}", flush=True)
         for note in result.notes:
             print(f"    note: {note}", flush=True)
 
@@ -597,12 +600,6 @@ def main(argv, flag_values=None):
         return 1
     print(f"sid-enhance: {done} file(s) enhanced in {elapsed}")
     return 0
-
-
-def _eta(start, done, total):
-    if done >= total:
-        return "0s"
-    return format_duration((time.monotonic() - start) / done * (total - done))
 
 
 def run():

@@ -375,7 +375,7 @@ def test_prepare_cache_names_the_bad_file(tmp_path, capsys):
     scenes = data.discover_scenes(root)
     with pytest.raises(RawFileError, match="00002_00_0.1s.dng"):
         data.prepare_cache(scenes, os.path.join(root, ".cache"), progress=True)
-    assert "1/4" in capsys.readouterr().err  # progress: files i/N
+    assert "0/4 file 00001_00_0.1s.dng" in capsys.readouterr().err  # progress: files i/N
     with pytest.raises(RawFileError, match="00002_00_0.1s.dng"):
         data.make_train_dataset(scenes, os.path.join(root, ".cache"), patch_size=PATCH, progress=False)
 

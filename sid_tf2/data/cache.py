@@ -31,6 +31,7 @@ import numpy as np
 from sid_tf2 import raw as rawlib
 from sid_tf2.atomic import write_bytes, write_text
 from sid_tf2.data.discovery import EXTENSION_CAMERAS, DatasetError, pairs_of
+from sid_tf2.progress import Progress, format_duration
 
 FORMAT_VERSION = 1
 CACHE_DIR_NAME = ".cache"
@@ -265,35 +266,22 @@ class RawCache:
             jobs.append((pair.gt_path, "gt"))
         jobs = list(dict.fromkeys((os.path.abspath(path), kind) for path, kind in jobs))
         missing = [(path, kind) for path, kind in jobs if self.lookup(path, kind) is None]
-        stream = stream or sys.stderr
         if not missing:
             return 0
-        start = time.monotonic()
-        last_report = 0.0
-        interactive = progress and hasattr(stream, "isatty") and stream.isatty()
-        for done, (path, kind) in enumerate(missing):
-            now = time.monotonic()
-            if progress and (interactive or now - last_report >= 10 or done == 0):
-                last_report = now
-                eta = (now - start) / done * (len(missing) - done) if done else float("nan")
-                message = (f"decoding raw files into {self.cache_dir}: {done + 1}/{len(missing)} "
-                           f"(ETA {_format_seconds(eta)}) {os.path.basename(path)}")
-                stream.write(("\r\033[K" + message) if interactive else message + "\n")
-                stream.flush()
+        stream = stream or sys.stderr
+        meter = Progress(f"decoding raw files into {self.cache_dir}:", len(missing), unit="file",
+                         stream=stream, enabled=progress)
+        meter.update(0, file=os.path.basename(missing[0][0]))  # at once: decoding takes a while
+        for done, (path, kind) in enumerate(missing, 1):
             self._decode(path, kind)
+            meter.update(done, file=os.path.basename(path))
+        meter.close()
         if progress:
-            stream.write(("\r\033[K" if interactive else "") +
-                         f"decoded {len(missing)} raw files ({len(jobs) - len(missing)} already cached) "
-                         f"in {_format_seconds(time.monotonic() - start)} into {self.cache_dir}\n")
+            stream.write(f"decoded {len(missing)} raw files ({len(jobs) - len(missing)} already "
+                         f"cached) in {format_duration(time.monotonic() - meter.start)} into "
+                         f"{self.cache_dir}\n")
             stream.flush()
         return len(missing)
-
-
-def _format_seconds(seconds):
-    if seconds != seconds:  # nan: nothing measured yet
-        return "--"
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def as_cache(cache):
