@@ -26,6 +26,14 @@ value is passed back as `confirm=`, a `<form id="download-form">` whose inputs a
 form's action URL, and (older pages) a link carrying `confirm=`. Any other HTML answer (quota
 exceeded, file not shared) is an error that names the file id.
 
+Why not gdown (6.5, evaluated for this): it follows Drive's pages only for URLs on
+drive.google.com or docs.google.com (`gdown.parse_url`), builds the confirmed URL on
+docs.google.com itself, and handles no download_warning cookie; so it cannot be pointed at the
+local server that plays Drive in `tests/test_download.py`, and every way Drive answers would go
+untested. It would also bring requests, beautifulsoup4 and tqdm (a second progress display)
+and keep cookies in ~/.cache/gdown. The code here uses only the standard library and the
+project's progress display.
+
 The library takes plain arguments; only the `__main__` block reads flags. TensorFlow is imported
 only when a checkpoint is checked, so that the command starts quickly.
 """
