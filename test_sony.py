@@ -40,6 +40,8 @@ flags.DEFINE_integer("tile_size", 0, "Run in overlapping tiles of this many pack
                      "(a multiple of 16) to bound memory; 0: whole images.", lower_bound=0)
 flags.DEFINE_integer("tile_overlap", 128, "Packed pixels shared by neighbouring tiles.", lower_bound=0)
 flags.DEFINE_string("cache_dir", None, "Where decoded raw files are cached (default DATA_DIR/.cache).")
+flags.DEFINE_string("gt_png_dir", None, "Ground truths from the authors' 16-bit PNG release "
+                    "(<stem>.png per long exposure) instead of rendering the raw files.")
 flags.DEFINE_bool("synthetic", False, "Evaluate on the synthetic dataset that "
                   "`train_sony.py --synthetic` generates.")
 cli.define_verbose_flag()
@@ -83,7 +85,7 @@ def main(argv):
             tile_size=FLAGS.tile_size or None, tile_overlap=FLAGS.tile_overlap,
         )
         evaluate(
-            predictor, pairs, RawCache.for_dataset(data_dir, FLAGS.cache_dir), result_dir,
+            predictor, pairs, RawCache.for_dataset(data_dir, FLAGS.cache_dir, FLAGS.gt_png_dir), result_dir,
             camera=camera,
             info={"protocol": FLAGS.protocol, "checkpoint": checkpoint, "data_dir": data_dir,
                   "list_file": list_file, "exclude_misaligned": FLAGS.exclude_misaligned,

@@ -47,6 +47,8 @@ flags.DEFINE_enum("distribute", "none", ["none", "mirrored", "multi_worker"],
                   "mirrored: every GPU of this machine; multi_worker: machines from TF_CONFIG.")
 flags.DEFINE_string("list_file", None, "Train on the pairs of a SID list file instead of the glob.")
 flags.DEFINE_string("cache_dir", None, "Where decoded raw files are cached (default DATA_DIR/.cache).")
+flags.DEFINE_string("gt_png_dir", None, "Ground truths from the authors' 16-bit PNG release "
+                    "(<stem>.png per long exposure) instead of rendering the raw files.")
 flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 and 10172.")
 flags.DEFINE_integer("keep_checkpoints", 3, "Epoch checkpoints kept (the best is kept too).", lower_bound=1)
 flags.DEFINE_bool("synthetic", False, "Generate a synthetic dataset (once, into --data_dir) with "
@@ -122,6 +124,7 @@ def main(argv):
         train_deconv=FLAGS.train_deconv, seed=FLAGS.seed, val_freq=FLAGS.val_freq,
         val_max_images=FLAGS.val_max_images, init_checkpoint=FLAGS.init_checkpoint,
         distribute=FLAGS.distribute, list_file=FLAGS.list_file, cache_dir=FLAGS.cache_dir,
+        gt_png_dir=FLAGS.gt_png_dir,
         exclude_misaligned=FLAGS.exclude_misaligned, keep_checkpoints=FLAGS.keep_checkpoints,
         reinit_last=FLAGS.reinit_last, freeze=FLAGS.freeze, train_fraction=FLAGS.train_fraction,
         pairs_per_ratio=FLAGS.pairs_per_ratio, val_dir=FLAGS.val_dir,
