@@ -96,6 +96,7 @@ from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 __all__ = [
     "AUTO_PERCENTILE",
     "AUTO_TARGET",
+    "FORMAT_EXTENSIONS",
     "RAW_EXTENSIONS",
     "EnhanceResult",
     "apply_orientation",
@@ -107,6 +108,8 @@ __all__ = [
     "main",
     "output_paths",
     "run",
+    "software_tag",
+    "write_output",
 ]
 
 RAW_EXTENSIONS = (".arw", ".dng", ".nef", ".cr2", ".cr3", ".raf", ".orf", ".rw2", ".pef",
