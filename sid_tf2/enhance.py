@@ -561,8 +561,9 @@ def main(argv, flag_values=None):
         existing = [t for t in targets if os.path.exists(t)]
         if clash is None and existing and not values.overwrite:
             skipped.append(path)
-            print(f"{index}/{len(files)} {name}: skipped: {', '.join(existing)} already "
-                  f"exists (--overwrite replaces it)", flush=True)
+            verb = "exists" if len(existing) == 1 else "exist"
+            print(f"{index}/{len(files)} {name}: skipped: {', '.join(existing)} already {verb} "
+                  "(--overwrite replaces outputs)", flush=True)
             continue
         try:
             if clash is not None:
