@@ -15,14 +15,19 @@ script:
   and shows what was captured only if the import fails.  ``TF_CPP_MIN_LOG_LEVEL`` is set to 2
   (unless the user set it) so that later INFO and WARNING lines of the C++ runtime stay away
   too; its errors still show.  ``--verbose`` keeps all of it.
+* absl prefixes every Python log line with a date, a thread id and a source line
+  (``I1129 16:45:46.360483 1402... download.py:595] Downloading ...``); :func:`run` prints the
+  project's log lines as plain text instead, warnings and errors named as such.
 """
 
 import contextlib
+import logging
 import os
 import sys
 import tempfile
 
 from absl import app, flags
+from absl import logging as absl_logging
 
 __all__ = ["HELP_ARGUMENTS", "define_verbose_flag", "load_tensorflow", "run"]
 
@@ -61,7 +66,19 @@ def run(main, argv=None):
             if short:
                 print("\nTry --helpfull to get a list of all flags.")
             sys.exit(0)
+    absl_logging.get_absl_handler().setFormatter(_PlainFormatter())
     app.run(main, argv)
+
+
+class _PlainFormatter(logging.Formatter):
+    """A log record as a line of the program's own: the message, after "warning: " or "error: "
+    for those levels."""
+
+    def format(self, record):
+        message = super().format(record)
+        if record.levelno <= logging.INFO:
+            return message
+        return f"{'warning' if record.levelno == logging.WARNING else 'error'}: {message}"
 
 
 def load_tensorflow(verbose=False):

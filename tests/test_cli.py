@@ -95,3 +95,16 @@ def test_captured_start_up_lines_are_shown_when_the_import_fails(capfd):
     with cli._stderr_captured():  # pylint: disable=protected-access
         os.write(2, b"start-up chatter\n")
     assert capfd.readouterr().err == ""
+
+
+def test_log_lines_are_plain():
+    import logging
+
+    formatter = cli._PlainFormatter()  # pylint: disable=protected-access
+
+    def line(level, message):
+        return formatter.format(logging.LogRecord("x", level, __file__, 1, message, (), None))
+
+    assert line(logging.INFO, "Downloading a") == "Downloading a"
+    assert line(logging.WARNING, "slow") == "warning: slow"
+    assert line(logging.ERROR, "bad") == "error: bad"

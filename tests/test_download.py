@@ -7,6 +7,7 @@ import html
 import http.server
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -500,6 +501,8 @@ def test_cli_success(drive, small_checkpoint, tmp_path):
     assert f"Checkpoint ready: {out / 'model.ckpt'}" in result.stdout
     assert "model.ckpt.data-00000-of-00001 " in result.stderr and "(100.0%)" in result.stderr
     assert "cuInit" not in result.stderr and "absl::InitializeLog" not in result.stderr
+    assert "Downloading " in result.stderr  # the library's log lines, without absl's prefix
+    assert not re.search(r"^[IWE]\d{4} ", result.stderr, re.M), result.stderr
     assert sorted(os.listdir(out)) == [
         "checkpoint", "model.ckpt.data-00000-of-00001", "model.ckpt.index", "model.ckpt.meta"]
 
