@@ -27,6 +27,10 @@ setup(
         "scikit-image>=0.24",
         # TF 2.21 no longer pulls TensorBoard in; training writes its logs.
         "tensorboard>=2.21",
+        # Reading raw files' TIFF structure and metadata (tifffile), and encoding TIFF/DNG tag
+        # directories, PNG/JPEG Exif and JPEG (Pillow); both come with scikit-image too.
+        "tifffile>=2024.1",
+        "Pillow>=10",
     ],
     extras_require={
         "test": ["pytest>=8"],

@@ -17,9 +17,9 @@ mixed_float16) is a faster, approximate evaluation.
 
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 
-from sid_tf2 import speed_flags
+from sid_tf2 import cli, speed_flags
 from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -43,8 +43,11 @@ flags.DEFINE_integer("tile_size", 0, "Run in overlapping tiles of this many pack
                      "(a multiple of 16) to bound memory; 0: whole images.", lower_bound=0)
 flags.DEFINE_integer("tile_overlap", 128, "Packed pixels shared by neighbouring tiles.", lower_bound=0)
 flags.DEFINE_string("cache_dir", None, "Where decoded raw files are cached (default DATA_DIR/.cache).")
+flags.DEFINE_string("gt_png_dir", None, "Ground truths from the authors' 16-bit PNG release "
+                    "(<stem>.png per long exposure) instead of rendering the raw files.")
 flags.DEFINE_bool("synthetic", False, "Evaluate on the synthetic dataset that "
                   "`train_sony.py --synthetic` generates.")
+cli.define_verbose_flag()
 
 
 def _defaults():
@@ -61,6 +64,7 @@ def _defaults():
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    cli.load_tensorflow(verbose=FLAGS.verbose)
     from sid_tf2.data import DatasetError, RawCache
     from sid_tf2.evaluation import evaluate, select_pairs
     from sid_tf2.inference import make_predictor
@@ -89,7 +93,7 @@ def main(argv):
             tile_overlap=FLAGS.tile_overlap,
         )
         evaluate(
-            predictor, pairs, RawCache.for_dataset(data_dir, FLAGS.cache_dir), result_dir,
+            predictor, pairs, RawCache.for_dataset(data_dir, FLAGS.cache_dir, FLAGS.gt_png_dir), result_dir,
             camera=camera,
             info={"protocol": FLAGS.protocol, "checkpoint": checkpoint, "data_dir": data_dir,
                   "list_file": list_file, "exclude_misaligned": FLAGS.exclude_misaligned,
@@ -102,4 +106,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

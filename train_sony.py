@@ -15,9 +15,9 @@ native 16-bit arithmetic); --faithful computes exactly as the original graph did
 import os
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 
-from sid_tf2 import speed_flags
+from sid_tf2 import cli, speed_flags
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -54,6 +54,8 @@ flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into this many logical dev
                      "(0: the devices TensorFlow finds).", lower_bound=0)
 flags.DEFINE_string("list_file", None, "Train on the pairs of a SID list file instead of the glob.")
 flags.DEFINE_string("cache_dir", None, "Where decoded raw files are cached (default DATA_DIR/.cache).")
+flags.DEFINE_string("gt_png_dir", None, "Ground truths from the authors' 16-bit PNG release "
+                    "(<stem>.png per long exposure) instead of rendering the raw files.")
 flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 and 10172.")
 flags.DEFINE_integer("keep_checkpoints", 3, "Epoch checkpoints kept (the best is kept too).", lower_bound=1)
 flags.DEFINE_bool("synthetic", False, "Generate a synthetic dataset (once, into --data_dir) with "
@@ -83,6 +85,7 @@ flags.DEFINE_float("train_fraction", None, "Train on this fraction of the pairs 
 flags.DEFINE_integer("pairs_per_ratio", None, "Train on this many pairs of each ratio (chosen "
                      "from --seed).", lower_bound=1)
 flags.DEFINE_string("val_dir", None, "Validate on this dataset's val split instead of --data_dir's.")
+cli.define_verbose_flag()
 
 
 def _defaults():
@@ -95,6 +98,7 @@ def _defaults():
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    cli.load_tensorflow(verbose=FLAGS.verbose)
     from sid_tf2.data import DatasetError
     from sid_tf2.raw import RawFileError
     from sid_tf2.training import TrainConfig, TrainingError, train
@@ -149,6 +153,7 @@ def main(argv):
         column_flips=not FLAGS.release_recipe, seed=FLAGS.seed, val_freq=FLAGS.val_freq,
         val_max_images=FLAGS.val_max_images, init_checkpoint=FLAGS.init_checkpoint,
         distribute=FLAGS.distribute, list_file=FLAGS.list_file, cache_dir=FLAGS.cache_dir,
+        gt_png_dir=FLAGS.gt_png_dir,
         exclude_misaligned=FLAGS.exclude_misaligned, keep_checkpoints=FLAGS.keep_checkpoints,
         reinit_last=FLAGS.reinit_last, freeze=FLAGS.freeze, train_fraction=FLAGS.train_fraction,
         pairs_per_ratio=FLAGS.pairs_per_ratio, val_dir=FLAGS.val_dir,
@@ -165,4 +170,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

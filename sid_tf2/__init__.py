@@ -1,18 +1,36 @@
-"""sid-tf2: Learning to See in the Dark (CVPR 2018) on TensorFlow 2 and Keras 3."""
+"""sid-tf2: Learning to See in the Dark (CVPR 2018) on TensorFlow 2 and Keras 3.
 
-from sid_tf2.layers import DepthToSpace, UpsampleAndConcat, lrelu
-from sid_tf2.model import CAMERAS, PRECISIONS, Camera, build_unet, get_camera
-from sid_tf2.inference import make_predictor
+The names below are loaded on first use (PEP 562 module ``__getattr__``): ``import sid_tf2`` and
+the command lines' flag modules stay free of TensorFlow, so ``--help`` answers at once, and the
+network's modules are imported only by whoever builds or loads a network.
+"""
 
-__all__ = [
-    "CAMERAS",
-    "PRECISIONS",
-    "Camera",
-    "DepthToSpace",
-    "UpsampleAndConcat",
-    "build_unet",
-    "get_camera",
-    "lrelu",
-    "make_predictor",
-]
+import importlib
+
+_LAZY = {
+    "CAMERAS": "sid_tf2.model",
+    "PRECISIONS": "sid_tf2.constants",
+    "Camera": "sid_tf2.model",
+    "DepthToSpace": "sid_tf2.layers",
+    "UpsampleAndConcat": "sid_tf2.layers",
+    "build_unet": "sid_tf2.model",
+    "get_camera": "sid_tf2.model",
+    "lrelu": "sid_tf2.layers",
+    "make_predictor": "sid_tf2.inference",
+}
+
+__all__ = sorted(_LAZY)
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sid_tf2' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -16,12 +16,20 @@ What is written (DNG 1.4, a TIFF 6 container, little endian):
   optionally ``AsShotNeutral`` (RATIONAL).  Without a colour matrix the inverse of the sRGB
   primaries is written, i.e. "camera RGB is linear sRGB": LibRaw then converts camera -> sRGB
   with the identity, which keeps synthetic scenes easy to reason about.
-* An Exif IFD (tag 34665) with ``ExposureTime`` (33434) and ``ISOSpeedRatings`` (34855) when
-  given.  rawpy reports them as ``raw.other.shutter_speed`` and ``raw.other.iso_speed``
-  (as float32); :func:`read_tiff_exposure_time` reads the exact rational back.
+* ``Orientation`` (274, default 1) and, when given, ``DateTime`` (306).
+* An Exif IFD (tag 34665) with what is given of ``ExposureTime`` (33434), ``FNumber`` (33437),
+  ``ISOSpeedRatings`` (34855), ``DateTimeOriginal`` (36867), ``FocalLength`` (37386),
+  ``LensMake`` (42035) and ``LensModel`` (42036), and a GPS IFD (34853) for a position.
+  rawpy reports them as ``raw.other.shutter_speed``, ``aperture``, ``iso_speed``,
+  ``focal_length``, ``timestamp`` (float32 where numeric), ``raw.lens.model`` and
+  ``raw.sizes.flip``; :func:`read_tiff_exposure_time` reads the exact rational back.  So the
+  tests can give a synthetic raw file what a camera's carries, and check that sid-enhance keeps
+  it.
 
-Files are written to a temporary name in the target directory and renamed into place, so a
-reader (or a crash) never sees a half-written file under the final name.
+The directories are encoded by :mod:`sid_tf2.tiff` (Pillow's TIFF tag writer; tifffile refuses
+to write Exif and GPS directories) and read back with tifffile.  Files are written to a
+temporary name in the target directory and renamed into place, so a reader (or a crash) never
+sees a half-written file under the final name.
 
 Facts about LibRaw 0.22 (rawpy 0.28) worth knowing, checked by ``tests/test_dng.py`` and
 ``tests/test_raw.py`` unless noted:
@@ -50,14 +58,18 @@ Facts about LibRaw 0.22 (rawpy 0.28) worth knowing, checked by ``tests/test_dng.
 
 from __future__ import annotations
 
-import os
-import struct
 from fractions import Fraction
-from typing import Iterable, Sequence
 
 import numpy as np
+import tifffile
 
-from sid_tf2.atomic import write_bytes
+from sid_tf2 import tiff
+from sid_tf2.tiff import ASCII as _ASCII
+from sid_tf2.tiff import BYTE as _BYTE
+from sid_tf2.tiff import LONG as _LONG
+from sid_tf2.tiff import RATIONAL as _RATIONAL
+from sid_tf2.tiff import SHORT as _SHORT
+from sid_tf2.tiff import SRATIONAL as _SRATIONAL
 
 __all__ = [
     "COLOR_INDEX",
@@ -68,32 +80,23 @@ __all__ = [
     "write_linear_dng",
 ]
 
-# TIFF field types and their sizes in bytes.
-_BYTE, _ASCII, _SHORT, _LONG, _RATIONAL, _UNDEFINED, _SLONG, _SRATIONAL = 1, 2, 3, 4, 5, 7, 9, 10
-_TYPE_SIZE = {_BYTE: 1, _ASCII: 1, _SHORT: 2, _LONG: 4, _RATIONAL: 8, _UNDEFINED: 1, _SLONG: 4,
-              _SRATIONAL: 8}
-
 # Tags (TIFF 6, TIFF/EP, Exif 2.3, DNG 1.4).
 _NEW_SUBFILE_TYPE = 254
-_IMAGE_WIDTH = 256
-_IMAGE_LENGTH = 257
-_BITS_PER_SAMPLE = 258
-_COMPRESSION = 259
 _PHOTOMETRIC = 262
 _MAKE = 271
 _MODEL = 272
-_STRIP_OFFSETS = 273
 _ORIENTATION = 274
-_SAMPLES_PER_PIXEL = 277
-_ROWS_PER_STRIP = 278
-_STRIP_BYTE_COUNTS = 279
-_PLANAR_CONFIGURATION = 284
 _SOFTWARE = 305
+_DATE_TIME = 306
 _CFA_REPEAT_PATTERN_DIM = 33421
 _CFA_PATTERN = 33422
 _EXPOSURE_TIME = 33434
-_EXIF_IFD = 34665
+_F_NUMBER = 33437
 _ISO_SPEED_RATINGS = 34855
+_DATE_TIME_ORIGINAL = 36867
+_FOCAL_LENGTH = 37386
+_LENS_MAKE = 42035
+_LENS_MODEL = 42036
 _DNG_VERSION = 50706
 _DNG_BACKWARD_VERSION = 50707
 _UNIQUE_CAMERA_MODEL = 50708
@@ -174,6 +177,13 @@ def write_dng(
     model: str = "Synthetic",
     unique_camera_model: str | None = None,
     software: str = "sid-tf2",
+    orientation: int = 1,
+    date_time: str | None = None,
+    f_number=None,
+    focal_length=None,
+    lens_make: str | None = None,
+    lens_model: str | None = None,
+    gps=None,
 ) -> None:
     """Write a 16-bit CFA (mosaic) raw image as a DNG file that rawpy / LibRaw reads.
 
@@ -199,6 +209,11 @@ def write_dng(
       iso: Exif ISOSpeedRatings (SHORT).
       make, model: TIFF Make and Model; ``unique_camera_model`` defaults to "make model".
       software: TIFF Software.
+      orientation: TIFF Orientation, 1 (upright) to 8; LibRaw reports it as ``sizes.flip``.
+      date_time: "YYYY:MM:DD HH:MM:SS", stored as DateTime and Exif DateTimeOriginal.
+      f_number, focal_length (mm), lens_make, lens_model: the Exif tags of those names.
+      gps: ``(latitude, longitude)`` or ``(latitude, longitude, altitude)`` in degrees (north
+        and east positive) and metres, stored as a GPS IFD in degrees, minutes and seconds.
 
     Raises:
       ValueError / TypeError on invalid arguments (nothing is written then).
@@ -207,8 +222,9 @@ def write_dng(
     pattern = cfa_pattern_array(cfa_pattern)
     blacks, white = _levels(black_level, white_level, pattern.shape)
     entries = _common_entries(
-        mosaic.shape, samples=1, photometric=_PHOTOMETRIC_CFA, make=make, model=model,
-        unique_camera_model=unique_camera_model, software=software,
+        photometric=_PHOTOMETRIC_CFA, make=make, model=model,
+        unique_camera_model=unique_camera_model, software=software, orientation=orientation,
+        date_time=date_time,
     )
     # CFAPlaneColor lists the colours in plane order; CFAPattern indexes DNG colours directly.
     planes = np.unique(pattern).tolist()
@@ -220,7 +236,9 @@ def write_dng(
     ]
     entries += _level_entries(blacks, white)
     entries += _colour_entries(color_matrix, as_shot_neutral, len(planes))
-    _write_tiff(path, entries, _exif_entries(exposure_time, iso), mosaic.astype("<u2").tobytes())
+    exif = _exif_entries(exposure_time, iso, f_number=f_number, focal_length=focal_length,
+                         date_time=date_time, lens_make=lens_make, lens_model=lens_model)
+    tiff.write_tiff(path, entries, mosaic, exif=exif, gps=_gps_entries(gps))
 
 
 def write_linear_dng(
@@ -251,13 +269,13 @@ def write_linear_dng(
     blacks, white = _levels(black_level, white_level, (1, 1))
     # LinearRaw for both: LibRaw refuses a DNG raw IFD with BlackIsZero (1) as unsupported.
     entries = _common_entries(
-        image.shape[:2], samples=samples, photometric=_PHOTOMETRIC_LINEAR_RAW, make=make,
-        model=model, unique_camera_model=unique_camera_model, software=software,
+        photometric=_PHOTOMETRIC_LINEAR_RAW, make=make, model=model,
+        unique_camera_model=unique_camera_model, software=software,
     )
     entries += _level_entries(blacks, white)
     if samples == 3:
         entries += _colour_entries(color_matrix, as_shot_neutral, 3)
-    _write_tiff(path, entries, _exif_entries(exposure_time, iso), image.astype("<u2").tobytes())
+    tiff.write_tiff(path, entries, image, exif=_exif_entries(exposure_time, iso))
 
 
 def read_tiff_exposure_time(path) -> float | None:
@@ -265,57 +283,25 @@ def read_tiff_exposure_time(path) -> float | None:
 
     Why: rawpy reports the exposure as ``raw.other.shutter_speed``, but LibRaw keeps it as a
     float32 (0.1 s becomes 0.10000000149), and SID's exposure ratios are quotients of decimal
-    exposure times.  This reads the exact RATIONAL from IFD 0 or its Exif IFD.  Files that are
-    not TIFF (e.g. Fuji RAF), lack the tag, or are malformed give None: it never raises for
-    content, only for a file that cannot be opened (OSError).
+    exposure times.  This reads the exact RATIONAL (with tifffile) from IFD 0 or its Exif IFD.
+    Files that are not TIFF (e.g. Fuji RAF), lack the tag, or are malformed give None: it never
+    raises for content, only for a file that cannot be opened (OSError).
     """
-    with open(path, "rb") as f:
-        data = f.read(8)
-        if len(data) < 8 or data[:2] not in (b"II", b"MM"):
-            return None
-        order = "<" if data[:2] == b"II" else ">"
-        if struct.unpack(order + "H", data[2:4])[0] != 42:
-            return None
-        size = os.fstat(f.fileno()).st_size
-
-        def read_ifd(offset):
-            if offset <= 0 or offset + 2 > size:
-                return {}
-            f.seek(offset)
-            (count,) = struct.unpack(order + "H", f.read(2))
-            raw = f.read(12 * count)
-            tags = {}
-            for i in range(len(raw) // 12):
-                tag, typ, n = struct.unpack(order + "HHI", raw[12 * i: 12 * i + 8])
-                tags[tag] = (typ, n, raw[12 * i + 8: 12 * i + 12])
-            return tags
-
-        def rational(entry):
-            typ, n, value = entry
-            if typ not in (_RATIONAL, _SRATIONAL) or n < 1:
-                return None
-            (offset,) = struct.unpack(order + "I", value)
-            if offset + 8 > size:
-                return None
-            f.seek(offset)
-            num, den = struct.unpack(order + ("II" if typ == _RATIONAL else "ii"), f.read(8))
-            return float(Fraction(num, den)) if den else None
-
-        try:
-            ifd0 = read_ifd(struct.unpack(order + "I", data[4:8])[0])
-            if _EXPOSURE_TIME in ifd0:
-                value = rational(ifd0[_EXPOSURE_TIME])
-                if value is not None:
-                    return value
-            if _EXIF_IFD in ifd0:
-                typ, n, value = ifd0[_EXIF_IFD]
-                if typ in (_LONG, 13) and n >= 1:  # 13: the IFD type of TIFF tech note 1
-                    exif = read_ifd(struct.unpack(order + "I", value)[0])
-                    if _EXPOSURE_TIME in exif:
-                        return rational(exif[_EXPOSURE_TIME])
-        except (struct.error, ValueError):
-            return None
-    return None
+    with open(path, "rb"):  # an unreadable file is the caller's error: OSError
+        pass
+    try:
+        with tifffile.TiffFile(path) as tif:
+            tags = tif.pages.first.tags
+            value = tags.valueof(_EXPOSURE_TIME)
+            if value is None:
+                value = (tags.valueof(tiff.EXIF_IFD) or {}).get("ExposureTime")
+    except Exception:  # pylint: disable=broad-except  # tifffile's many errors for bad files
+        return None
+    try:
+        numerator, denominator = value
+        return float(Fraction(int(numerator), int(denominator))) if denominator else None
+    except (TypeError, ValueError):
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,29 +358,33 @@ def _levels(black_level, white_level, pattern_shape):
 # Tag entries: (tag, type, values).
 
 
-def _common_entries(shape, *, samples, photometric, make, model, unique_camera_model, software):
-    height, width = int(shape[0]), int(shape[1])
+def _common_entries(*, photometric, make, model, unique_camera_model, software, orientation=1,
+                    date_time=None):
+    """IFD 0 without the strip's tags, which :func:`sid_tf2.tiff.tiff_bytes` adds."""
+    if int(orientation) != orientation or not 1 <= orientation <= 8:
+        raise ValueError(f"orientation must be a TIFF Orientation 1..8, got {orientation!r}")
     ucm = unique_camera_model if unique_camera_model is not None else f"{make} {model}"
-    return [
+    entries = [
         (_NEW_SUBFILE_TYPE, _LONG, [0]),
-        (_IMAGE_WIDTH, _LONG, [width]),
-        (_IMAGE_LENGTH, _LONG, [height]),
-        (_BITS_PER_SAMPLE, _SHORT, [16] * samples),
-        (_COMPRESSION, _SHORT, [1]),
         (_PHOTOMETRIC, _SHORT, [photometric]),
         (_MAKE, _ASCII, make),
         (_MODEL, _ASCII, model),
-        (_STRIP_OFFSETS, _LONG, [0]),  # filled in by _write_tiff
-        (_ORIENTATION, _SHORT, [1]),
-        (_SAMPLES_PER_PIXEL, _SHORT, [samples]),
-        (_ROWS_PER_STRIP, _LONG, [height]),
-        (_STRIP_BYTE_COUNTS, _LONG, [height * width * samples * 2]),
-        (_PLANAR_CONFIGURATION, _SHORT, [1]),
+        (_ORIENTATION, _SHORT, [int(orientation)]),
         (_SOFTWARE, _ASCII, software),
         (_DNG_VERSION, _BYTE, [1, 4, 0, 0]),
         (_DNG_BACKWARD_VERSION, _BYTE, [1, 1, 0, 0]),
         (_UNIQUE_CAMERA_MODEL, _ASCII, ucm),
     ]
+    if date_time is not None:
+        entries.append((_DATE_TIME, _ASCII, _checked_date_time(date_time)))
+    return entries
+
+
+def _checked_date_time(text):
+    parts = str(text).replace(" ", ":").split(":")
+    if len(parts) != 6 or not all(part.isdigit() for part in parts) or len(str(text)) != 19:
+        raise ValueError(f"date_time must be 'YYYY:MM:DD HH:MM:SS', got {text!r}")
+    return str(text)
 
 
 def _level_entries(blacks, white):
@@ -428,101 +418,53 @@ def _colour_entries(color_matrix, as_shot_neutral, colours):
     return entries
 
 
-def _exif_entries(exposure_time, iso):
+def _exif_entries(exposure_time, iso, *, f_number=None, focal_length=None, date_time=None,
+                  lens_make=None, lens_model=None):
     entries = []
-    if exposure_time is not None:
-        if not np.isfinite(exposure_time) or exposure_time <= 0:
-            raise ValueError(f"exposure_time must be a positive number of seconds, "
-                             f"got {exposure_time!r}")
-        entries.append((_EXPOSURE_TIME, _RATIONAL, [float(exposure_time)]))
+    for tag, value, what in ((_EXPOSURE_TIME, exposure_time, "exposure_time"),
+                             (_F_NUMBER, f_number, "f_number"),
+                             (_FOCAL_LENGTH, focal_length, "focal_length")):
+        if value is not None:
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"{what} must be a positive number, got {value!r}")
+            entries.append((tag, _RATIONAL, [float(value)]))
     if iso is not None:
         if int(iso) != iso or not 0 < iso <= 65535:
             raise ValueError(f"iso must be an integer in [1, 65535], got {iso!r}")
         entries.append((_ISO_SPEED_RATINGS, _SHORT, [int(iso)]))
+    if date_time is not None:
+        entries.append((_DATE_TIME_ORIGINAL, _ASCII, _checked_date_time(date_time)))
+    for tag, text in ((_LENS_MAKE, lens_make), (_LENS_MODEL, lens_model)):
+        if text is not None:
+            entries.append((tag, _ASCII, str(text)))
+    return sorted(entries)
+
+
+def _gps_entries(position):
+    """GPS IFD entries for ``(latitude, longitude[, altitude])``; None gives none."""
+    if position is None:
+        return []
+    if len(position) not in (2, 3) or not all(np.isfinite(v) for v in position):
+        raise ValueError(f"gps must be (latitude, longitude[, altitude]), got {position!r}")
+    latitude, longitude = float(position[0]), float(position[1])
+    if abs(latitude) > 90 or abs(longitude) > 180:
+        raise ValueError(f"gps position out of range: {position!r}")
+    entries = [
+        (0, _BYTE, [2, 3, 0, 0]),  # GPSVersionID 2.3
+        (1, _ASCII, "N" if latitude >= 0 else "S"),
+        (2, _RATIONAL, _degrees_minutes_seconds(abs(latitude))),
+        (3, _ASCII, "E" if longitude >= 0 else "W"),
+        (4, _RATIONAL, _degrees_minutes_seconds(abs(longitude))),
+    ]
+    if len(position) == 3:
+        altitude = float(position[2])
+        entries += [(5, _BYTE, [0 if altitude >= 0 else 1]), (6, _RATIONAL, [abs(altitude)])]
     return entries
 
 
-# --------------------------------------------------------------------------------------------
-# Encoding.
-
-
-def _rational(value: float, signed: bool) -> tuple[int, int]:
-    """The closest fraction with a small denominator that fits the (S)RATIONAL range."""
-    limit = 2**31 - 1 if signed else 2**32 - 1
-    fraction = Fraction(value).limit_denominator(1_000_000)
-    if abs(fraction.numerator) > limit:
-        fraction = Fraction(value).limit_denominator(max(1, int(limit // (abs(value) + 1))))
-    if abs(fraction.numerator) > limit or (not signed and fraction < 0):
-        raise ValueError(f"{value!r} does not fit a TIFF {'S' if signed else ''}RATIONAL")
-    return fraction.numerator, fraction.denominator
-
-
-def _encode(typ: int, values) -> tuple[int, bytes]:
-    """Return (count, little-endian bytes) of one field."""
-    if typ == _ASCII:
-        data = str(values).encode("ascii", "replace") + b"\0"
-        return len(data), data
-    values = list(values)
-    if typ in (_BYTE, _UNDEFINED):
-        return len(values), bytes(int(v) for v in values)
-    if typ == _SHORT:
-        return len(values), struct.pack(f"<{len(values)}H", *(int(v) for v in values))
-    if typ == _LONG:
-        return len(values), struct.pack(f"<{len(values)}I", *(int(v) for v in values))
-    if typ == _SLONG:
-        return len(values), struct.pack(f"<{len(values)}i", *(int(v) for v in values))
-    if typ in (_RATIONAL, _SRATIONAL):
-        signed = typ == _SRATIONAL
-        parts = [p for v in values for p in _rational(float(v), signed)]
-        return len(values), struct.pack(f"<{len(parts)}{'i' if signed else 'I'}", *parts)
-    raise ValueError(f"unsupported TIFF type {typ}")
-
-
-def _align(n: int, to: int = 4) -> int:
-    return (n + to - 1) // to * to
-
-
-def _encode_ifd(entries: Sequence, base: int, next_ifd: int = 0) -> bytes:
-    """Encode one IFD placed at file offset ``base``, its out-of-line values right after it."""
-    entries = sorted(entries, key=lambda e: e[0])  # TIFF requires ascending tag order
-    head = struct.pack("<H", len(entries))
-    overflow = b""
-    overflow_start = base + 2 + 12 * len(entries) + 4
-    for tag, typ, values in entries:
-        count, data = _encode(typ, values)
-        if len(data) <= 4:
-            field = data.ljust(4, b"\0")
-        else:
-            field = struct.pack("<I", overflow_start + len(overflow))
-            overflow += data.ljust(_align(len(data)), b"\0")
-        head += struct.pack("<HHI", tag, typ, count) + field
-    return head + struct.pack("<I", next_ifd) + overflow
-
-
-def _replace(entries: Iterable, tag: int, values) -> list:
-    return [(t, typ, values if t == tag else v) for t, typ, v in entries]
-
-
-def _write_tiff(path, ifd0_entries, exif_entries, pixels: bytes) -> None:
-    """Lay out header, IFD 0, the Exif IFD and one strip; write atomically."""
-    # Offsets are inline LONGs, so sizes do not depend on their values: measure with zeros.
-    if exif_entries:
-        ifd0_entries = list(ifd0_entries) + [(_EXIF_IFD, _LONG, [0])]
-    ifd0_size = len(_encode_ifd(ifd0_entries, 8))
-    exif_offset = _align(8 + ifd0_size)
-    exif_size = len(_encode_ifd(exif_entries, exif_offset)) if exif_entries else 0
-    strip_offset = _align(exif_offset + exif_size, 16)
-    entries = _replace(ifd0_entries, _STRIP_OFFSETS, [strip_offset])
-    if exif_entries:
-        entries = _replace(entries, _EXIF_IFD, [exif_offset])
-    header = b"II" + struct.pack("<HI", 42, 8)
-    ifd0 = _encode_ifd(entries, 8)
-    blob = bytearray(header + ifd0)
-    blob += b"\0" * (exif_offset - len(blob))
-    if exif_entries:
-        blob += _encode_ifd(exif_entries, exif_offset)
-    blob += b"\0" * (strip_offset - len(blob))
-    blob += pixels
-    write_bytes(path, bytes(blob))
-
-
+def _degrees_minutes_seconds(degrees):
+    """Whole degrees and minutes, and seconds to 1/100: as cameras write them."""
+    hundredths = round(degrees * 360000)
+    whole, rest = divmod(hundredths, 360000)
+    minutes, seconds = divmod(rest, 6000)
+    return [Fraction(whole), Fraction(minutes), Fraction(seconds, 100)]

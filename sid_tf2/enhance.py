@@ -1,6 +1,6 @@
 """sid-enhance: brighten your own dark raw photos with a SID network.
 
-    sid-enhance PHOTO.ARW [MORE.DNG FOLDER ...] --weights=PATH --output_dir=DIR [--ratio=auto]
+    sid-enhance PHOTO.ARW [MORE.DNG FOLDER ...] --weights=PATH [--output_dir=enhanced] [--ratio=auto]
     python -m sid_tf2.enhance ...   (the same)
 
 Inputs are raw files and folders; a folder contributes the raw files directly inside it (by
@@ -15,18 +15,27 @@ an X-Trans mosaic through ``pack_xtrans`` and the Fuji network.  The camera is r
 see :mod:`sid_tf2.weights`), and a file whose sensor needs the other network fails with a
 message saying so.  The network's input is, as in the original, ``min(packed * ratio, 1)``.
 
-Outputs, in ``--output_dir``:
+Outputs, in ``--output_dir`` (default ``./enhanced/``, created when missing):
 
-* ``<stem>_sid.png``: the network output, 8-bit (``--bit_depth=16`` for 16-bit PNG;
-  ``--format=tiff`` writes ``<stem>_sid.tif`` instead).  Its size is the mosaic's, cropped to
-  even sides for Bayer (the packed size times 2) and to multiples of 6 for X-Trans (times 3),
-  and it is turned upright like the camera's orientation tag (as rawpy renders the file;
-  ``--noorient`` keeps the sensor's orientation, as the original did).
-* with ``--compare``, ``<stem>_compare.png`` (8-bit): left, the raw file rendered by rawpy
-  (camera white balance, no auto-brightening), scaled so that its mean equals the network
-  output's mean (the original test script's ``_scale`` image); right, the network output; both
-  cropped to their common size, so the image is H x 2W.
+* ``<stem>_sid.png``: the network output, 8-bit PNG by default; ``--bit_depth=16`` for 16-bit;
+  ``--format=jpeg`` writes ``<stem>_sid.jpg`` (8-bit, ``--quality``), ``--format=tiff``
+  ``<stem>_sid.tif`` (8 or 16-bit).  Its size is the mosaic's, cropped to even sides for Bayer
+  (the packed size times 2) and to multiples of 6 for X-Trans (times 3), and it is turned
+  upright like the camera's orientation tag (as rawpy renders the file; ``--noorient`` keeps
+  the sensor's orientation, as the original did, and records the camera's orientation in the
+  file instead).
+* with ``--compare``, ``<stem>_compare.<ext>`` in the same format and bit depth: left, the raw
+  file rendered by rawpy (camera white balance, no auto-brightening), scaled so that its mean
+  equals the network output's mean (the original test script's ``_scale`` image); right, the
+  network output; both cropped to their common size, so the image is H x 2W.
 
+Every output carries the raw file's metadata (:mod:`sid_tf2.exif`: Make, Model, DateTime,
+exposure, aperture, ISO, focal length, lens and GPS as far as the file has them) in its Exif
+block (PNG eXIf chunk, JPEG APP1, TIFF tags), with Orientation 1 and a Software tag that names
+sid-enhance and the ratio used.
+
+An output that already exists is never replaced unless ``--overwrite``: a file whose outputs
+exist is skipped (and named, on its progress line and at the end) without running the network.
 Every file is written under a temporary name and renamed, and a file's images are written only
 after all of them were computed: an unreadable or failing input leaves no output behind.
 
@@ -55,8 +64,9 @@ time and ISO (when the file records them) and the equivalent exposure, ratio x e
 the long exposure the network pretends was taken.  A darker file gets a larger ratio.
 
 Progress: one line per file, ``i/N name: ratio ..., WxH, seconds, ETA``; a file that fails is
-reported with its reason and the others are still processed.  Exit status: 0 when every file
-succeeded, 1 when any failed (the count and the names are repeated at the end), 2 for a usage
+reported with its reason and the others are still processed.  TensorFlow's start-up lines are
+hidden unless ``--verbose``.  Exit status: 0 when every file succeeded or was skipped, 1 when
+any failed (the count and the names are repeated at the end), 2 for a usage
 problem found before any file was touched (missing or unusable --weights, bad flags).
 """
 
@@ -69,24 +79,24 @@ import time
 import warnings
 
 import numpy as np
-import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
-from sid_tf2.atomic import atomic_path
+from sid_tf2 import __version__, cli, tiff
+from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.dng import read_tiff_exposure_time
-from sid_tf2.images import write_image
-from sid_tf2.inference import ALIGNMENT, DEFAULT_TILE_OVERLAP, make_predictor
-from sid_tf2.metrics import quantise, to_uint8
-from sid_tf2.progress import format_duration
+from sid_tf2.exif import exif_blob, orientation_of_flip, read_photo_metadata
+from sid_tf2.progress import Progress, format_duration
 from sid_tf2.raw import MAX_RATIO, RawFileError, pack_bayer, pack_xtrans, raw_pattern, read_raw
 from sid_tf2.raw import render_ground_truth
-from sid_tf2.hardware import apply_math_settings
 from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
-from sid_tf2.weights import WeightsError, load_model_weights
+
+# TensorFlow and the modules that import it (hardware, inference, metrics, images, weights) are
+# imported where they are used, so that --help and usage errors answer without loading it.
 
 __all__ = [
     "AUTO_PERCENTILE",
     "AUTO_TARGET",
+    "FORMAT_EXTENSIONS",
     "RAW_EXTENSIONS",
     "EnhanceResult",
     "apply_orientation",
@@ -98,6 +108,8 @@ __all__ = [
     "main",
     "output_paths",
     "run",
+    "software_tag",
+    "write_output",
 ]
 
 RAW_EXTENSIONS = (".arw", ".dng", ".nef", ".cr2", ".cr3", ".raf", ".orf", ".rw2", ".pef",
@@ -116,7 +128,10 @@ at 1.3 GB with XLA (whole: 2.8 GB) and computing 1.42x its pixels (benchmarks/RE
 SENSOR_CAMERA = {"Bayer": "sony", "X-Trans": "fuji"}
 CAMERA_SENSOR = {camera: sensor for sensor, camera in SENSOR_CAMERA.items()}
 
-TIFF_EXTENSION = ".tif"
+FORMAT_EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif"}
+DEFAULT_OUTPUT_DIR = "enhanced"
+COMPARE_DESCRIPTION = ("Left: the raw file rendered by LibRaw and scaled to the mean of the "
+                       "network output; right: the network output.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,29 +319,39 @@ def compare_image(rendered, output):
 
 
 def _to_bits(image, bit_depth):
+    from sid_tf2.metrics import quantise  # pylint: disable=import-outside-toplevel
+
     return quantise(image, np.uint8 if bit_depth == 8 else np.uint16)
 
 
-def _write_tiff(path, image):
-    """Write a 16-bit RGB TIFF atomically (tifffile comes with scikit-image)."""
-    import tifffile
+def software_tag(ratio, auto):
+    """The Software tag of every output: the program, its version and the ratio used."""
+    return f"sid-enhance (sid-tf2 {__version__}), ratio {ratio:.4g} ({'auto' if auto else 'given'})"
 
-    with atomic_path(path) as temporary:
-        tifffile.imwrite(temporary, image, photometric="rgb")
+
+def write_output(path, image, metadata_entries, *, quality=95):
+    """Write one output image with its metadata, in the format `path`'s extension names."""
+    if path.endswith(FORMAT_EXTENSIONS["tiff"]):
+        ifd0, exif, gps = metadata_entries
+        tiff.write_tiff(path, ifd0, image, exif=exif, gps=gps)
+    else:
+        from sid_tf2.images import write_image  # pylint: disable=import-outside-toplevel
+
+        write_image(path, image, exif=exif_blob(metadata_entries), quality=quality)
 
 
 def output_paths(path, output_dir, *, image_format="png", compare=False):
-    """The files :func:`enhance_file` writes for `path`: ``[<stem>_sid.png|.tif, (compare)]``."""
+    """The files :func:`enhance_file` writes for `path`: ``[<stem>_sid.<ext>, (compare)]``."""
     stem = os.path.splitext(os.path.basename(path))[0]
-    extension = TIFF_EXTENSION if image_format == "tiff" else ".png"
+    extension = FORMAT_EXTENSIONS[image_format]
     paths = [os.path.join(output_dir, f"{stem}_sid{extension}")]
     if compare:
-        paths.append(os.path.join(output_dir, f"{stem}_compare.png"))
+        paths.append(os.path.join(output_dir, f"{stem}_compare{extension}"))
     return paths
 
 
 def enhance_file(path, predictor, camera, output_dir, *, ratio="auto", auto_target=AUTO_TARGET,
-                 bit_depth=8, image_format="png", compare=False, orient=True):
+                 bit_depth=8, image_format="png", compare=False, orient=True, quality=95):
     """Run one raw file through the network and write its images; return an EnhanceResult.
 
     Args:
@@ -335,8 +360,8 @@ def enhance_file(path, predictor, camera, output_dir, *, ratio="auto", auto_targ
       camera: "sony" (Bayer files) or "fuji" (X-Trans files).
       output_dir: an existing directory.
       ratio: a positive number, or "auto" (see the module docstring).
-      auto_target, bit_depth (8 or 16), image_format ("png" or "tiff"), compare, orient: as
-        the flags of the same names.
+      auto_target, bit_depth (8 or 16; 8 for "jpeg"), image_format ("png", "jpeg" or "tiff"),
+        compare, orient, quality (JPEG): as the flags of the same names.
 
     Raises RawFileError (a ValueError) naming the file for unusable input; nothing is written
     then.
@@ -347,6 +372,7 @@ def enhance_file(path, predictor, camera, output_dir, *, ratio="auto", auto_targ
         sensor = _sensor(raw, path)
         _check_camera(sensor, camera, path)
         exposure, iso = _metadata(path, raw)
+        metadata = read_photo_metadata(path, raw)
         if sensor == "Bayer":
             packed = pack_bayer(raw)
         else:
@@ -371,16 +397,18 @@ def enhance_file(path, predictor, camera, output_dir, *, ratio="auto", auto_targ
         rendered = apply_orientation(rendered, flip, inverse=True)
     images = [_to_bits(output, bit_depth)]
     if compare:
-        images.append(to_uint8(compare_image(rendered, output)))
+        images.append(_to_bits(compare_image(rendered, output), bit_depth))
+    software = software_tag(value, ratio == "auto")
+    orientation = 1 if orient else orientation_of_flip(flip)
+    descriptions = [None, COMPARE_DESCRIPTION]
 
     targets = output_paths(path, output_dir, image_format=image_format, compare=compare)
     written = []
     try:
-        for target, image in zip(targets, images):
-            if target.endswith(TIFF_EXTENSION):
-                _write_tiff(target, image)
-            else:
-                write_image(target, image)
+        for target, image, description in zip(targets, images, descriptions):
+            entries = metadata.entries(software=software, orientation=orientation,
+                                       description=description)
+            write_output(target, image, entries, quality=quality)
             written.append(target)
     except BaseException:
         for target in written:  # all of a file's images, or none
@@ -405,16 +433,20 @@ def define_flags(flag_values=None):
     flags.DEFINE_string("weights", None, "The network: a .weights.h5, a .keras, a TF1 checkpoint "
                         "(prefix or directory), or a training result_dir. Its camera (Sony: "
                         "Bayer sensors, Fuji: X-Trans) is read from it.", **define)
-    flags.DEFINE_string("output_dir", None, "Folder for the results (created if missing).",
-                        **define)
+    flags.DEFINE_string("output_dir", DEFAULT_OUTPUT_DIR, "Folder for the results (created if "
+                        "missing).", **define)
+    flags.DEFINE_bool("overwrite", False, "Replace outputs that already exist (otherwise their "
+                      "raw files are skipped).", **define)
     flags.DEFINE_string("ratio", "auto", "Amplification: a number (the original used 100, 250, "
                         "300) or 'auto' (per file, from its brightness; see the module help).",
                         **define)
     flags.DEFINE_float("auto_target", AUTO_TARGET, "Brightness that --ratio=auto aims for: the "
                        "amplified input's mean as a fraction of the raw range.", **define)
-    flags.DEFINE_integer("bit_depth", 8, "8 or 16 bits per channel.", **define)
-    flags.DEFINE_enum("format", "png", ["png", "tiff"], "Output image format.", **define)
-    flags.DEFINE_bool("compare", False, "Also write <stem>_compare.png: the input brightened by "
+    flags.DEFINE_integer("bit_depth", 8, "8 or 16 bits per channel (PNG, TIFF; JPEG is 8-bit).",
+                         **define)
+    flags.DEFINE_enum("format", "png", list(FORMAT_EXTENSIONS), "Output image format.", **define)
+    flags.DEFINE_integer("quality", 95, "JPEG quality, 1 to 100.", **define)
+    flags.DEFINE_bool("compare", False, "Also write <stem>_compare.<ext>: the input brightened by "
                       "simple scaling beside the network output.", **define)
     flags.DEFINE_bool("orient", True, "Turn outputs upright by the file's orientation tag.",
                       **define)
@@ -424,6 +456,7 @@ def define_flags(flag_values=None):
                          "the image, to bound memory; 0: whole image.", **define)
     flags.DEFINE_integer("tile_overlap", DEFAULT_TILE_OVERLAP, "Packed pixels shared by "
                          "neighbouring tiles (a multiple of 16).", **define)
+    cli.define_verbose_flag(values)
     return values
 
 
@@ -433,7 +466,7 @@ def _usage_problems(values):
     if not values.weights:
         problems.append("--weights is required")
     if not values.output_dir:
-        problems.append("--output_dir is required")
+        problems.append("--output_dir must name a folder")
     try:
         _parse_ratio(values.ratio)
     except ValueError as error:
@@ -442,6 +475,11 @@ def _usage_problems(values):
         problems.append(f"--auto_target must be in (0, 1], got {values.auto_target}")
     if values.bit_depth not in (8, 16):
         problems.append(f"--bit_depth must be 8 or 16, got {values.bit_depth}")
+    elif values.bit_depth == 16 and values.format == "jpeg":
+        problems.append("JPEG holds 8 bits per channel: use --bit_depth=8, or --format=png or "
+                        "tiff for 16 bits")
+    if not 1 <= values.quality <= 100:
+        problems.append(f"--quality must be in [1, 100], got {values.quality}")
     if values.tile_size < 0 or values.tile_size % ALIGNMENT:
         problems.append(f"--tile_size must be 0 or a positive multiple of {ALIGNMENT}, got "
                         f"{values.tile_size}")
@@ -463,12 +501,17 @@ def main(argv, flag_values=None):
     problems = _usage_problems(values)
     if not inputs:
         problems.append("no input: name raw files or folders, e.g. "
-                        "sid-enhance PHOTO.ARW --weights=... --output_dir=...")
+                        "sid-enhance PHOTO.ARW --weights=...")
     if problems:
         for problem in problems:
             _error(problem)
         return 2
     ratio = _parse_ratio(values.ratio)
+    tf = cli.load_tensorflow(verbose=values.verbose)
+    # pylint: disable=import-outside-toplevel
+    from sid_tf2.hardware import apply_math_settings
+    from sid_tf2.inference import make_predictor
+    from sid_tf2.weights import WeightsError, load_model_weights
 
     try:
         check_speed_flags(values)
@@ -502,10 +545,15 @@ def main(argv, flag_values=None):
         return 1
     print(f"sid-enhance: {len(files)} file(s), {camera} network "
           f"({CAMERA_SENSOR[camera]} sensors) from {values.weights}, "
-          f"ratio {values.ratio}, output in {values.output_dir}; {speed.reason}", flush=True)
+          f"ratio {values.ratio}, output in {os.path.join(values.output_dir, '')}; "
+          f"{speed.reason}", flush=True)
 
     claimed = {}  # output path -> the input that wrote it, so no file overwrites another's
+    skipped = []  # inputs whose outputs existed before this run
     done, start = 0, time.monotonic()
+    # The per-file lines are results (ratio, size) as much as progress: printed here, with the
+    # ETA of the project's one progress display.
+    meter = Progress("sid-enhance", len(files), unit="file", enabled=False)
     for index, path in enumerate(files, 1):
         name = os.path.basename(path)
         began = time.monotonic()
@@ -513,6 +561,13 @@ def main(argv, flag_values=None):
                                compare=values.compare)
         clash = next((claimed[os.path.normcase(t)] for t in targets
                       if os.path.normcase(t) in claimed), None)
+        existing = [t for t in targets if os.path.exists(t)]
+        if clash is None and existing and not values.overwrite:
+            skipped.append(path)
+            verb = "exists" if len(existing) == 1 else "exist"
+            print(f"{index}/{len(files)} {name}: skipped: {', '.join(existing)} already {verb} "
+                  "(--overwrite replaces outputs)", flush=True)
+            continue
         try:
             if clash is not None:
                 raise RawFileError(path, f"its output would overwrite that of {clash} (same "
@@ -520,14 +575,15 @@ def main(argv, flag_values=None):
             result = enhance_file(
                 path, predictor, camera, values.output_dir, ratio=ratio,
                 auto_target=values.auto_target, bit_depth=values.bit_depth,
-                image_format=values.format, compare=values.compare, orient=values.orient)
+                image_format=values.format, compare=values.compare, orient=values.orient,
+                quality=values.quality)
         except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:  # RawFileError too
             reason = getattr(error, "reason", None) or (
                 error.strerror if isinstance(error, OSError) and error.strerror else str(error))
             failures.append((path, reason))
             seconds = time.monotonic() - began
             print(f"{index}/{len(files)} {name}: FAILED: {reason} "
-                  f"({seconds:.1f} s, ETA {_eta(start, index, len(files))})", flush=True)
+                  f"({seconds:.1f} s, ETA {format_duration(meter.eta(index))})", flush=True)
             continue
         for target in targets:
             claimed[os.path.normcase(target)] = path
@@ -535,11 +591,14 @@ def main(argv, flag_values=None):
         seconds = time.monotonic() - began
         height, width = result.size
         print(f"{index}/{len(files)} {name}: {result.describe_ratio()}, {width}x{height}, "
-              f"{seconds:.1f} s, ETA {_eta(start, index, len(files))}", flush=True)
+              f"{seconds:.1f} s, ETA {format_duration(meter.eta(index))}", flush=True)
         for note in result.notes:
             print(f"    note: {note}", flush=True)
 
     elapsed = format_duration(time.monotonic() - start)
+    if skipped:
+        print(f"sid-enhance: {len(skipped)} file(s) skipped because their outputs exist "
+              f"(--overwrite replaces them): {', '.join(map(os.path.basename, skipped))}")
     if failures:
         print(f"sid-enhance: {done} of {done + len(failures)} enhanced in {elapsed}; "
               f"{len(failures)} failed:", file=sys.stderr)
@@ -548,12 +607,6 @@ def main(argv, flag_values=None):
         return 1
     print(f"sid-enhance: {done} file(s) enhanced in {elapsed}")
     return 0
-
-
-def _eta(start, done, total):
-    if done >= total:
-        return "0s"
-    return format_duration((time.monotonic() - start) / done * (total - done))
 
 
 def run():
@@ -566,7 +619,7 @@ def run():
         for flag in flags.FLAGS.get_key_flags_for_module(module):
             flags.FLAGS.register_key_flag_for_module(main_module, flag)
     sys.modules["__main__"].__doc__ = __doc__
-    app.run(main)
+    cli.run(main)
 
 
 if __name__ == "__main__":

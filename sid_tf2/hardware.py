@@ -31,7 +31,7 @@ import dataclasses
 import functools
 import re
 
-from sid_tf2.model import PRECISIONS
+from sid_tf2.constants import PRECISIONS
 
 AUTO = "auto"
 _NAME = re.compile(r"(float32|mixed_float16|mixed_bfloat16)(?:@([1-5]))?(\+xla)?(?:\+winograd([1-5])-([1-5]))?"

@@ -1,28 +1,58 @@
-"""Writing result images (PNG 8/16-bit, JPEG) atomically, without extra dependencies."""
+"""Writing result images atomically: PNG (8/16-bit), JPEG, with an Exif block when given.
 
+PNG is encoded by TensorFlow (Pillow writes no 16-bit RGB PNG), and its Exif block goes into an
+``eXIf`` chunk placed right after ``IHDR`` (PNG 1.5 extensions: before the image data, where
+readers look for it).  JPEG is encoded by Pillow, which writes the ``APP1`` Exif segment and
+takes a quality.
+"""
+
+import io
 import os
+import struct
+import zlib
 
 import numpy as np
 import tensorflow as tf
 
 from sid_tf2.atomic import write_bytes
 
+JPEG_QUALITY = 95
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_IHDR_END = len(PNG_SIGNATURE) + 4 + 4 + 13 + 4  # signature, then IHDR's length, type, data, CRC
 
-def encode_image(image, path):
-    """Encode a uint8 (PNG/JPEG) or uint16 (PNG) H x W x 3 array for `path`'s extension."""
+
+def encode_image(image, path, *, exif=None, quality=JPEG_QUALITY):
+    """Encode a uint8 (PNG/JPEG) or uint16 (PNG) H x W x 3 array for `path`'s extension.
+
+    `exif`: an Exif structure (a TIFF without pixels, :func:`sid_tf2.exif.exif_blob`) to embed.
+    """
     extension = os.path.splitext(path)[1].lower()
     image = np.asarray(image)
     if extension == ".png":
         if image.dtype not in (np.uint8, np.uint16):
             raise TypeError(f"{path}: PNG takes uint8 or uint16 images, got {image.dtype}.")
-        return tf.io.encode_png(image).numpy()
+        data = tf.io.encode_png(image).numpy()
+        return data if exif is None else _with_exif_chunk(data, exif)
     if extension in (".jpg", ".jpeg"):
         if image.dtype != np.uint8:
             raise TypeError(f"{path}: JPEG takes uint8 images, got {image.dtype}.")
-        return tf.io.encode_jpeg(image, quality=95).numpy()
+        from PIL import Image  # pylint: disable=import-outside-toplevel
+
+        buffer = io.BytesIO()
+        options = {} if exif is None else {"exif": b"Exif\0\0" + exif}
+        Image.fromarray(image).save(buffer, "JPEG", quality=int(quality), **options)
+        return buffer.getvalue()
     raise ValueError(f"{path}: unsupported image type {extension!r} (use .png or .jpg).")
 
 
-def write_image(path, image):
+def _with_exif_chunk(png, exif):
+    if not png.startswith(PNG_SIGNATURE) or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG stream that starts with IHDR")
+    chunk = b"eXIf" + exif
+    chunk = struct.pack(">I", len(exif)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    return png[:_IHDR_END] + chunk + png[_IHDR_END:]
+
+
+def write_image(path, image, *, exif=None, quality=JPEG_QUALITY):
     """Write an image, under a temporary name first, so a reader never sees half a file."""
-    write_bytes(path, encode_image(image, path))
+    write_bytes(path, encode_image(image, path, exif=exif, quality=quality))

@@ -12,12 +12,10 @@ edges, which the overlap hides.
 import numpy as np
 import tensorflow as tf
 
+from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.hardware import SpeedSettings
 from sid_tf2.model import Variant, build_unet, get_camera, model_variant
 from sid_tf2.winograd import prepare_winograd
-
-ALIGNMENT = 16  # 2^4 max-pools
-DEFAULT_TILE_OVERLAP = 128
 
 
 def _model_camera(model):

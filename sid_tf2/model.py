@@ -11,10 +11,9 @@ import dataclasses
 
 import keras
 
+from sid_tf2.constants import PRECISIONS
 from sid_tf2.layers import DepthToSpace, UpsampleAndConcat, lrelu
 from sid_tf2.winograd import WinogradConv2D
-
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 @dataclasses.dataclass(frozen=True)

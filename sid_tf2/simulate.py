@@ -130,7 +130,7 @@ def main(argv, flag_values=None):
 
 
 if __name__ == "__main__":
-    from absl import app as _app
+    from sid_tf2 import cli
 
     define_flags()
-    _app.run(main)
+    cli.run(main)

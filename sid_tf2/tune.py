@@ -8,7 +8,9 @@
 
 import sys
 
-from absl import app, flags
+from absl import flags
+
+from sid_tf2 import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("retune", [], "Purposes to measure again: evaluate, enhance, train, or all.")
@@ -18,6 +20,7 @@ flags.DEFINE_float("budget", 45.0, "Seconds of measuring per purpose (at most 60
 flags.DEFINE_string("weights", None, "A .weights.h5/.keras file, TF1 checkpoint or run whose "
                     "outputs the accuracy floors compare (default: random weights).")
 flags.DEFINE_enum("camera", "sony", ["sony", "fuji"], "The network to measure.")
+cli.define_verbose_flag()
 flags.DEFINE_string("child", None, "Internal: measure the request in this directory (the tuner's "
                     "child process with oneDNN switched).")
 
@@ -26,6 +29,7 @@ PURPOSES = ("evaluate", "enhance", "train")
 
 def main(argv):
     del argv
+    cli.load_tensorflow(verbose=FLAGS.verbose)
     from sid_tf2 import tuning  # TensorFlow is imported only past --help
 
     if FLAGS.child:
@@ -72,4 +76,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -385,7 +385,7 @@ def test_prepare_cache_names_the_bad_file(tmp_path, capsys):
     scenes = data.discover_scenes(root)
     with pytest.raises(RawFileError, match="00002_00_0.1s.dng"):
         data.prepare_cache(scenes, os.path.join(root, ".cache"), progress=True)
-    assert "1/4" in capsys.readouterr().err  # progress: files i/N
+    assert "0/4 file 00001_00_0.1s.dng" in capsys.readouterr().err  # progress: files i/N
     with pytest.raises(RawFileError, match="00002_00_0.1s.dng"):
         data.make_train_dataset(scenes, os.path.join(root, ".cache"), patch_size=PATCH, progress=False)
 
@@ -468,3 +468,34 @@ def test_count_list_reports_bad_names(tmp_path, bayer_dir):
     report = data.count_list(str(list_file))
     assert [p.kind for p in report.problems] == ["bad_name"]
     assert report.pairs_per_ratio == {100: 1}
+
+
+# -- ground truths from the authors' 16-bit PNG release -----------------------------------------
+def test_ground_truth_from_16_bit_pngs_equals_the_rendering(bayer_dir, bayer_cache, tmp_path):
+    import tensorflow as tf
+
+    from sid_tf2.raw import render_ground_truth_uint16
+
+    scenes = data.discover_scenes(bayer_dir)
+    png_dir = tmp_path / "gt_png"
+    png_dir.mkdir()
+    for scene in scenes:  # what the release holds: rawpy's rendering as 16-bit PNG
+        stem = os.path.splitext(os.path.basename(scene.gt_path))[0]
+        encoded = tf.io.encode_png(render_ground_truth_uint16(scene.gt_path)).numpy()
+        (png_dir / f"{stem}.png").write_bytes(encoded)
+    cache = data.RawCache(tmp_path / "cache", gt_png_dir=png_dir)
+    cache.prepare(scenes, progress=False)
+    assert sorted(p for p in cache.decoded if p.endswith(".png")) == sorted(
+        os.path.join(str(png_dir), f) for f in os.listdir(png_dir))
+    assert not any(os.sep + "long" + os.sep in p for p in cache.decoded)  # no raw rendered
+    for scene in scenes:
+        np.testing.assert_array_equal(cache.ground_truth(scene.gt_path).load(),
+                                      bayer_cache.ground_truth(scene.gt_path).load())
+
+    eight_bit = png_dir / os.listdir(png_dir)[0]
+    eight_bit.write_bytes(tf.io.encode_png(np.zeros((4, 4, 3), np.uint8)).numpy())
+    with pytest.raises(RawFileError, match="needs a 16-bit RGB PNG"):
+        data.RawCache(tmp_path / "cache2", gt_png_dir=png_dir).prepare(scenes, progress=False)
+    eight_bit.unlink()
+    with pytest.raises(RawFileError, match=r"ground-truth PNG .* is missing from the --gt_png_dir"):
+        data.RawCache(tmp_path / "cache3", gt_png_dir=png_dir).prepare(scenes, progress=False)

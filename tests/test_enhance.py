@@ -383,6 +383,165 @@ def test_unsupported_sensors_are_named(tmp_path, models):
 
 
 # ---------------------------------------------------------------------------------------------
+# A photographer's session: metadata, orientation, the default folder, no overwriting.
+
+SHOT = dict(make="Kodak", model="DC50", date_time="2024:05:06 21:08:09", exposure_time=1 / 30,
+            f_number=2.8, iso=1600, focal_length=35, lens_model="Zoom 8-24mm",
+            gps=(48.8584, -2.2945, 35.5))
+
+
+def _camera_file(path, pattern="RGGB", orientation=6, **shot):
+    """A dark raw file that carries a camera's metadata and an orientation (6: turn clockwise)."""
+    rng = np.random.default_rng(5)
+    mosaic = 512 + rng.poisson(40, (H, W))
+    mosaic[: H // 4] += 120
+    if len(pattern) == 36:
+        mosaic += 512
+    write_dng(path, mosaic.astype(np.uint16),
+              cfa_pattern=pattern if len(pattern) == 4 else SID_XTRANS_PATTERN,
+              black_level=512 if len(pattern) == 4 else 1024, orientation=orientation,
+              **dict(SHOT, **shot))
+    return str(path)
+
+
+def _exif_of(path):
+    """(IFD 0, Exif IFD, GPS IFD) as Pillow reads them from a PNG, JPEG or TIFF."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        exif = image.getexif()
+        return dict(exif), dict(exif.get_ifd(0x8769)), dict(exif.get_ifd(0x8825))
+
+
+def _assert_shot_metadata(path, ratio_text, orientation=1):
+    ifd0, exif, gps = _exif_of(path)
+    assert ifd0[271] == "Kodak" and ifd0[272] == "DC50", path
+    assert ifd0[306] == "2024:05:06 21:08:09" and ifd0[274] == orientation
+    assert ifd0[305].startswith("sid-enhance") and ratio_text in ifd0[305]
+    assert exif[33434] == pytest.approx(1 / 30) and exif[33437] == pytest.approx(2.8)
+    assert exif[34855] == 1600 and exif[37386] == pytest.approx(35)
+    assert exif[42036] == "Zoom 8-24mm" and exif[36867] == "2024:05:06 21:08:09"
+    assert gps[1] == "N" and gps[3] == "W" and gps[6] == pytest.approx(35.5)
+    degrees, minutes, seconds = gps[2]
+    assert degrees + minutes / 60 + seconds / 3600 == pytest.approx(48.8584, abs=1e-5)
+
+
+_START_UP_NOISE = ("cuInit", "cuda", "I0000", "E0000", "W0000", "absl::InitializeLog",
+                   "oneDNN custom operations", "cpu_feature_guard", "rebuild TensorFlow")
+
+
+def test_photographers_session_default_folder_metadata_upright_and_quiet(tmp_path, weights):
+    """The README's first example: no --output_dir, two Bayer layouts, JPEG with --compare."""
+    _camera_file(tmp_path / "IMG_1.dng", "RGGB")
+    _camera_file(tmp_path / "IMG_2.dng", "GBRG", orientation=1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    result = subprocess.run(
+        [sys.executable, "-m", "sid_tf2.enhance", "IMG_1.dng", "IMG_2.dng",
+         f"--weights={weights['sony']}", "--ratio=100", "--compare", "--format=jpeg",
+         "--quality=90"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "output in enhanced/" in result.stdout
+    assert sorted(os.listdir(tmp_path / "enhanced")) == [
+        "IMG_1_compare.jpg", "IMG_1_sid.jpg", "IMG_2_compare.jpg", "IMG_2_sid.jpg"]
+    # Only the program's own lines: no TensorFlow, absl or CUDA start-up lines.
+    assert result.stderr == ""
+    for noise in _START_UP_NOISE:
+        assert noise not in result.stdout, result.stdout
+    assert all(line.startswith(("sid-enhance: ", "1/2 ", "2/2 "))
+               for line in result.stdout.splitlines()), result.stdout
+    from PIL import Image
+
+    for stem, size in (("IMG_1", (H, W)), ("IMG_2", (W, H))):  # PIL sizes are (width, height)
+        for kind, width_factor in (("sid", 1), ("compare", 2)):
+            path = tmp_path / "enhanced" / f"{stem}_{kind}.jpg"
+            with Image.open(path) as image:
+                assert image.format == "JPEG"
+                assert image.size == (size[0] * width_factor, size[1])  # IMG_1 turned upright
+            _assert_shot_metadata(path, "ratio 100 (given)")
+
+
+def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, weights, capsys):
+    photo = _camera_file(tmp_path / "IMG_3.dng", "GRBG")
+    _bayer(tmp_path / "new.dng")
+    output = tmp_path / "out"
+    common = [f"--weights={weights['sony']}", f"--output_dir={output}", "--ratio=50"]
+    assert _main(photo, *common) == 0
+    first = (output / "IMG_3_sid.png").read_bytes()
+    (output / "IMG_3_sid.png").write_bytes(b"a photographer's own edit")
+    capsys.readouterr()
+    assert _main(photo, tmp_path / "new.dng", *common) == 0
+    out = capsys.readouterr().out
+    assert (output / "IMG_3_sid.png").read_bytes() == b"a photographer's own edit"
+    assert re.search(r"^1/2 IMG_3\.dng: skipped: \S+IMG_3_sid\.png already exists", out, re.M)
+    assert "1 file(s) skipped because their outputs exist" in out and "IMG_3.dng" in out
+    assert (output / "new_sid.png").exists()
+    assert _main(photo, *common, "--overwrite") == 0
+    assert (output / "IMG_3_sid.png").read_bytes() == first
+    _assert_shot_metadata(output / "IMG_3_sid.png", "ratio 50 (given)")
+
+
+@pytest.mark.parametrize("image_format, bit_depth", [("png", 8), ("png", 16), ("tiff", 16),
+                                                     ("tiff", 8), ("jpeg", 8)])
+def test_every_format_keeps_metadata_and_compares(tmp_path, models, image_format, bit_depth):
+    path = _camera_file(tmp_path / "DSC_9.dng", "BGGR")  # orientation 6
+    predictor = make_predictor(models["sony"], tile_size=None)
+    result = enhance.enhance_file(path, predictor, "sony", str(tmp_path / "out"), ratio="auto",
+                                  bit_depth=bit_depth, image_format=image_format, compare=True,
+                                  quality=70)
+    assert result.size == (W, H)
+    extension = enhance.FORMAT_EXTENSIONS[image_format]
+    assert [os.path.basename(p) for p in result.outputs] == [f"DSC_9_sid{extension}",
+                                                             f"DSC_9_compare{extension}"]
+    dtype = np.uint16 if bit_depth == 16 else np.uint8
+    for output, width in zip(result.outputs, (H, 2 * H)):
+        if image_format == "tiff":
+            image = tifffile.imread(output)
+        elif image_format == "png":
+            image = _png(output)
+        else:
+            image = tf.io.decode_jpeg(tf.io.read_file(output)).numpy()
+        assert image.dtype == dtype and image.shape == (W, width, 3), output
+        _assert_shot_metadata(output, f"ratio {result.ratio:.4g} (auto)")
+    if image_format == "tiff":  # tifffile: the exact rationals, in the Exif directory
+        with tifffile.TiffFile(result.outputs[0]) as tif:
+            exif = tif.pages.first.tags["ExifTag"].value
+        assert exif["ExposureTime"] == (1, 30) and exif["FNumber"] == (14, 5)
+
+
+def test_noorient_records_the_cameras_orientation(tmp_path, models):
+    path = _camera_file(tmp_path / "side.dng", "RGGB", orientation=8)
+    predictor = make_predictor(models["sony"], tile_size=None)
+    result = enhance.enhance_file(path, predictor, "sony", str(tmp_path), ratio=20,
+                                  orient=False)
+    assert result.size == (H, W)
+    _assert_shot_metadata(result.outputs[0], "ratio 20", orientation=8)
+
+
+def test_xtrans_file_keeps_metadata_and_turns_upright(tmp_path, models):
+    rng = np.random.default_rng(2)
+    path = tmp_path / "DSCF1.dng"
+    write_dng(path, (1024 + rng.poisson(60, (96, 192))).astype(np.uint16),
+              cfa_pattern=SID_XTRANS_PATTERN, black_level=1024, orientation=6, **SHOT)
+    predictor = make_predictor(models["fuji"], tile_size=None)
+    result = enhance.enhance_file(path, predictor, "fuji", str(tmp_path), ratio=100,
+                                  image_format="tiff", bit_depth=16)
+    assert result.sensor == "X-Trans" and result.size == (192, 96)
+    assert tifffile.imread(result.outputs[0]).shape == (192, 96, 3)
+    _assert_shot_metadata(result.outputs[0], "ratio 100 (given)")
+
+
+def test_metadata_of_a_file_without_any(tmp_path):
+    from sid_tf2.exif import read_photo_metadata
+
+    plain = _bayer(tmp_path / "plain.dng", exposure=None, iso=None)
+    metadata = read_photo_metadata(plain)
+    assert metadata.ifd0 == {271: "sid-tf2", 272: "Synthetic"}
+    assert metadata.exif == {} and metadata.gps == {}
+    (tmp_path / "x.txt").write_text("not a raw file")
+    assert read_photo_metadata(tmp_path / "x.txt").ifd0 == {}
+
+
+# ---------------------------------------------------------------------------------------------
 # load_model_weights.
 
 

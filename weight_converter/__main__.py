@@ -10,7 +10,9 @@ The camera is detected from the tensor shapes unless --camera is given. Nothing 
 
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
+
+from sid_tf2 import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", None, "TF1 checkpoint: prefix (.../model.ckpt), file or directory.")
@@ -20,11 +22,13 @@ flags.DEFINE_string(
 flags.DEFINE_enum("camera", None, ["sony", "fuji"], "Expected camera; detected when omitted.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output.")
 flags.mark_flags_as_required(["checkpoint", "output"])
+cli.define_verbose_flag()
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # SavedModel export logs every step at INFO
+    cli.load_tensorflow(verbose=FLAGS.verbose)
     # Imported here so that --help answers without loading TensorFlow.
     from weight_converter.convert import ConversionError, convert
 
@@ -41,4 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

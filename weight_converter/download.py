@@ -26,6 +26,14 @@ value is passed back as `confirm=`, a `<form id="download-form">` whose inputs a
 form's action URL, and (older pages) a link carrying `confirm=`. Any other HTML answer (quota
 exceeded, file not shared) is an error that names the file id.
 
+Why not gdown (6.5, evaluated for this): it follows Drive's pages only for URLs on
+drive.google.com or docs.google.com (`gdown.parse_url`), builds the confirmed URL on
+docs.google.com itself, and handles no download_warning cookie; so it cannot be pointed at the
+local server that plays Drive in `tests/test_download.py`, and every way Drive answers would go
+untested. It would also bring requests, beautifulsoup4 and tqdm (a second progress display)
+and keep cookies in ~/.cache/gdown. The code here uses only the standard library and the
+project's progress display.
+
 The library takes plain arguments; only the `__main__` block reads flags. TensorFlow is imported
 only when a checkpoint is checked, so that the command starts quickly.
 """
@@ -41,10 +49,12 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from sid_tf2 import cli
+from sid_tf2.progress import Progress
 
 DEFAULT_BASE_URL = "https://drive.google.com/uc?export=download"
 DEFAULT_TIMEOUT = 60.0  # seconds without any bytes before a request is abandoned
@@ -344,7 +354,8 @@ def _manual_hint(file_id):
 def _stream_to_file(response, part, *, label, file_id, chunk_size, progress_stream):
     length = response.headers.get("Content-Length")
     total = int(length) if length and length.strip().isdigit() else None
-    meter = _Progress(label, total, progress_stream) if progress_stream else None
+    meter = (Progress(label, total, unit="B", stream=progress_stream, log_interval=15.0)
+             if progress_stream else None)
     received = 0
     with open(part, "wb") as out:
         try:
@@ -366,7 +377,7 @@ def _stream_to_file(response, part, *, label, file_id, chunk_size, progress_stre
             ) from error
         finally:
             if meter:
-                meter.finish(received)
+                meter.close(received)
         if total is not None and received != total:
             raise DownloadError(
                 f"Google Drive file {file_id} ({label}): the connection closed after "
@@ -382,74 +393,6 @@ def _received_detail(received, total):
     if total is None:
         return f"{received} bytes"
     return f"{received} of {total} bytes"
-
-
-class _Progress:
-    """Bytes, percent, speed and ETA on one line (a terminal) or as occasional lines (a log)."""
-
-    def __init__(self, label, total, stream, tty_interval=0.2, log_interval=15.0):
-        self.label = label
-        self.total = total
-        self.stream = stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.interval = tty_interval if self.tty else log_interval
-        self.start = time.monotonic()
-        self.last_time = -float("inf")
-        self.last_decile = 0
-        self.line_open = False
-        self.shown = None  # the byte count last displayed
-
-    def update(self, received):
-        now = time.monotonic()
-        if self.tty:
-            due = now - self.last_time >= self.interval
-        else:
-            decile = received * 10 // self.total if self.total else 0
-            due = decile > self.last_decile or now - self.last_time >= self.interval
-            self.last_decile = max(self.last_decile, decile)
-        if due:
-            self.last_time = now
-            self._show(received, now)
-
-    def finish(self, received):
-        if received != self.shown:
-            self._show(received, time.monotonic())
-        if self.line_open:
-            self.stream.write("\n")
-            self.line_open = False
-        self.stream.flush()
-
-    def _show(self, received, now):
-        self.shown = received
-        elapsed = max(now - self.start, 1e-9)
-        speed = received / elapsed
-        parts = [f"{self.label}: {_human(received)}"]
-        if self.total:
-            parts[0] += f" / {_human(self.total)} ({100.0 * received / self.total:5.1f}%)"
-        parts.append(f"{_human(speed)}/s")
-        if self.total and speed > 0 and received < self.total:
-            parts.append(f"ETA {_duration((self.total - received) / speed)}")
-        line = "  ".join(parts)
-        if self.tty:
-            self.stream.write("\r" + line.ljust(79))
-            self.line_open = True
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-
-def _human(size):
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000.0
-
-
-def _duration(seconds):
-    seconds = int(round(seconds))
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 def _with_query(url, params):
@@ -724,6 +667,7 @@ def _define_flags():
     flags.DEFINE_bool("progress", True, "Show download progress on stderr.")
     flags.DEFINE_float("timeout", DEFAULT_TIMEOUT, "Network timeout in seconds.")
     flags.mark_flag_as_required("camera")
+    cli.define_verbose_flag()
     return flags.FLAGS
 
 
@@ -734,6 +678,7 @@ def main(argv):
         print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
         return 2
     flag_values = flags.FLAGS
+    cli.load_tensorflow(verbose=flag_values.verbose)  # the checkpoint check reads it
     output_dir = flag_values.output_dir or os.path.join(
         "checkpoint", get_published(flag_values.camera).directory)
     try:
@@ -757,7 +702,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from absl import app  # pylint: disable=import-outside-toplevel
-
     _define_flags()
-    app.run(main)
+    cli.run(main)

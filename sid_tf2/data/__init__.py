@@ -17,44 +17,55 @@ original's random crops as pure functions of seed, epoch and index), `pipeline` 
 per ratio, for fine-tuning).
 """
 
-from sid_tf2.data.cache import CachedGroundTruth, CachedInput, RawCache, infer_camera, prepare_cache
-from sid_tf2.data.check import CheckReport, Problem, check_dataset, count_list
-from sid_tf2.data.discovery import (MISALIGNED_SCENES, DatasetError, Pair, Scene, camera_from_extension,
-                                    discover_pairs, discover_scenes, pairs_of, read_list_file, split_of)
-from sid_tf2.data.pipeline import EvalExample, TrainSampler, make_eval_pairs, make_train_dataset, release_freed_memory
-from sid_tf2.data.sampling import Draw, augment, draw_sample, epoch_order, packed_shape
-from sid_tf2.data.subset import count_by_ratio, subset_scenes
+import importlib
 
-__all__ = [
-    "MISALIGNED_SCENES",
-    "CachedGroundTruth",
-    "CachedInput",
-    "CheckReport",
-    "DatasetError",
-    "Draw",
-    "EvalExample",
-    "Pair",
-    "Problem",
-    "RawCache",
-    "Scene",
-    "TrainSampler",
-    "augment",
-    "camera_from_extension",
-    "check_dataset",
-    "count_by_ratio",
-    "count_list",
-    "discover_pairs",
-    "discover_scenes",
-    "draw_sample",
-    "epoch_order",
-    "infer_camera",
-    "make_eval_pairs",
-    "make_train_dataset",
-    "packed_shape",
-    "pairs_of",
-    "prepare_cache",
-    "read_list_file",
-    "release_freed_memory",
-    "split_of",
-    "subset_scenes",
-]
+# Loaded on first use (PEP 562): `python -m sid_tf2.data --help` and the modules that need only
+# discovery or the cache do not pay for TensorFlow, which the pipelines import.
+_LAZY = {
+    "CachedGroundTruth": "sid_tf2.data.cache",
+    "CachedInput": "sid_tf2.data.cache",
+    "CheckReport": "sid_tf2.data.check",
+    "DatasetError": "sid_tf2.data.discovery",
+    "Draw": "sid_tf2.data.sampling",
+    "EvalExample": "sid_tf2.data.pipeline",
+    "MISALIGNED_SCENES": "sid_tf2.data.discovery",
+    "Pair": "sid_tf2.data.discovery",
+    "Problem": "sid_tf2.data.check",
+    "RawCache": "sid_tf2.data.cache",
+    "Scene": "sid_tf2.data.discovery",
+    "TrainSampler": "sid_tf2.data.pipeline",
+    "augment": "sid_tf2.data.sampling",
+    "camera_from_extension": "sid_tf2.data.discovery",
+    "check_dataset": "sid_tf2.data.check",
+    "count_by_ratio": "sid_tf2.data.subset",
+    "count_list": "sid_tf2.data.check",
+    "discover_pairs": "sid_tf2.data.discovery",
+    "discover_scenes": "sid_tf2.data.discovery",
+    "draw_sample": "sid_tf2.data.sampling",
+    "epoch_order": "sid_tf2.data.sampling",
+    "infer_camera": "sid_tf2.data.cache",
+    "make_eval_pairs": "sid_tf2.data.pipeline",
+    "make_train_dataset": "sid_tf2.data.pipeline",
+    "packed_shape": "sid_tf2.data.sampling",
+    "pairs_of": "sid_tf2.data.discovery",
+    "prepare_cache": "sid_tf2.data.cache",
+    "read_list_file": "sid_tf2.data.discovery",
+    "release_freed_memory": "sid_tf2.data.pipeline",
+    "split_of": "sid_tf2.data.discovery",
+    "subset_scenes": "sid_tf2.data.subset",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sid_tf2.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -13,7 +13,9 @@ touching any raw file.
 
 import sys
 
-from absl import app, flags
+from absl import flags
+
+from sid_tf2 import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data_dir", None, "Dataset directory holding short/ and long/.")
@@ -54,4 +56,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

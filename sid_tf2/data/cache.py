@@ -7,7 +7,10 @@ file is decoded once into compact arrays on disk:
 * an input (short exposure): its uint16 mosaic (`raw_image_visible`), with its CFA pattern and
   the black and white levels its packing uses, in `<name>.input.npy` + `<name>.input.json`;
 * a ground truth (long exposure): its rendered uint16 H x W x 3 image (`postprocess` with the
-  original's settings), in `<name>.gt.npy` + `<name>.gt.json`.
+  original's settings), in `<name>.gt.npy` + `<name>.gt.json`; or, with `gt_png_dir`, the
+  authors' 16-bit PNG of the same rendering (their ground-truth release), decoded instead of
+  demosaicing the raw file: rendering a full Sony frame is most of the cache's build time
+  (benchmarks/RESULTS_gt_png.md).
 
 Arrays are opened with `np.load(mmap_mode="r")`, so a crop reads only the rows it needs and
 nothing stays resident once the crop is copied. `<name>` is the file's stem plus a hash of its
@@ -31,6 +34,7 @@ import numpy as np
 from sid_tf2 import raw as rawlib
 from sid_tf2.atomic import write_bytes, write_text
 from sid_tf2.data.discovery import EXTENSION_CAMERAS, DatasetError, pairs_of
+from sid_tf2.progress import Progress, format_duration
 
 FORMAT_VERSION = 1
 CACHE_DIR_NAME = ".cache"
@@ -118,17 +122,24 @@ def packing_levels(raw, path, camera):
 
 
 class RawCache:
-    """Decoded inputs and ground truths on disk, keyed by path, size and modification time."""
+    """Decoded inputs and ground truths on disk, keyed by path, size and modification time.
 
-    def __init__(self, cache_dir):
+    With `gt_png_dir`, the ground truth of a long exposure `long/<stem>.<ext>` is the 16-bit
+    PNG `gt_png_dir/<stem>.png` (the authors' release, rendered by rawpy with the original's
+    settings), cached under the PNG's own path and state.
+    """
+
+    def __init__(self, cache_dir, gt_png_dir=None):
         self.cache_dir = os.path.abspath(os.fspath(cache_dir))
+        self.gt_png_dir = None if gt_png_dir is None else os.path.abspath(os.fspath(gt_png_dir))
         self.decoded = []  # paths this object decoded (the rest came from disk)
         self._memo = {}
 
     @classmethod
-    def for_dataset(cls, data_dir, cache_dir=None):
+    def for_dataset(cls, data_dir, cache_dir=None, gt_png_dir=None):
         """The cache `cache_dir`, by default `data_dir/.cache/`."""
-        return cls(cache_dir if cache_dir is not None else os.path.join(os.fspath(data_dir), CACHE_DIR_NAME))
+        return cls(cache_dir if cache_dir is not None else os.path.join(os.fspath(data_dir), CACHE_DIR_NAME),
+                   gt_png_dir)
 
     def __repr__(self):
         return f"RawCache({self.cache_dir!r})"
@@ -178,12 +189,27 @@ class RawCache:
 
     def ground_truth(self, path):
         """The cached ground-truth entry of `path`, decoding (rendering) the file when needed."""
-        return self.lookup(path, "gt") or self._decode(path, "gt")
+        source = self.ground_truth_source(path)
+        return self.lookup(source, "gt") or self._decode(source, "gt")
+
+    def ground_truth_source(self, path):
+        """The file the ground truth of the long exposure `path` comes from: itself, or its PNG
+        in `gt_png_dir` (RawFileError naming both when that PNG is missing)."""
+        if self.gt_png_dir is None:
+            return path
+        stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
+        png = os.path.join(self.gt_png_dir, stem + ".png")
+        if not os.path.isfile(png):
+            raise rawlib.RawFileError(path, f"its ground-truth PNG {png} is missing from the "
+                                      "--gt_png_dir folder")
+        return png
 
     # -- decoding -----------------------------------------------------------------------------
     def _decode(self, path, kind):
         names = self._names(path, kind)  # the file's state before reading it
         path = names[0]
+        if path.lower().endswith(".png"):
+            return self._decode_png(names)
         try:
             with rawlib.read_raw(path) as raw:
                 if kind == "input":
@@ -202,6 +228,27 @@ class RawCache:
         if array.ndim != (2 if kind == "input" else 3) or min(array.shape[:2]) == 0:
             raise rawlib.RawFileError(path, f"decoded to an unusable array of shape {array.shape}")
         entry = self._store(names, kind, array, meta)
+        self.decoded.append(path)
+        return entry
+
+    def _decode_png(self, names):
+        """A ground truth from a 16-bit RGB PNG (TensorFlow decodes 16-bit PNGs; Pillow would
+        reduce them to 8 bits)."""
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        path = names[0]
+        with open(path, "rb") as stream:
+            header = stream.read(26)  # signature, IHDR's length and type, width, height, depth, colour
+        if header[:8] != b"\x89PNG\r\n\x1a\n" or header[12:16] != b"IHDR":
+            raise rawlib.RawFileError(path, "not a PNG file")
+        if header[24] != 16 or header[25] != 2:
+            raise rawlib.RawFileError(path, f"needs a 16-bit RGB PNG (as the authors' release), got "
+                                      f"{header[24]}-bit PNG colour type {header[25]}")
+        try:
+            array = tf.io.decode_png(tf.io.read_file(path), dtype=tf.uint16).numpy()
+        except tf.errors.OpError as error:
+            raise rawlib.RawFileError(path, f"cannot decode the PNG ({error.message})") from None
+        entry = self._store(names, "gt", np.ascontiguousarray(array), {})
         self.decoded.append(path)
         return entry
 
@@ -262,38 +309,25 @@ class RawCache:
         jobs = []
         for pair in pairs_of(items):
             jobs.append((pair.input_path, "input"))
-            jobs.append((pair.gt_path, "gt"))
+            jobs.append((self.ground_truth_source(pair.gt_path), "gt"))
         jobs = list(dict.fromkeys((os.path.abspath(path), kind) for path, kind in jobs))
         missing = [(path, kind) for path, kind in jobs if self.lookup(path, kind) is None]
-        stream = stream or sys.stderr
         if not missing:
             return 0
-        start = time.monotonic()
-        last_report = 0.0
-        interactive = progress and hasattr(stream, "isatty") and stream.isatty()
-        for done, (path, kind) in enumerate(missing):
-            now = time.monotonic()
-            if progress and (interactive or now - last_report >= 10 or done == 0):
-                last_report = now
-                eta = (now - start) / done * (len(missing) - done) if done else float("nan")
-                message = (f"decoding raw files into {self.cache_dir}: {done + 1}/{len(missing)} "
-                           f"(ETA {_format_seconds(eta)}) {os.path.basename(path)}")
-                stream.write(("\r\033[K" + message) if interactive else message + "\n")
-                stream.flush()
+        stream = stream or sys.stderr
+        meter = Progress(f"decoding raw files into {self.cache_dir}:", len(missing), unit="file",
+                         stream=stream, enabled=progress)
+        meter.update(0, file=os.path.basename(missing[0][0]))  # at once: decoding takes a while
+        for done, (path, kind) in enumerate(missing, 1):
             self._decode(path, kind)
+            meter.update(done, file=os.path.basename(path))
+        meter.close()
         if progress:
-            stream.write(("\r\033[K" if interactive else "") +
-                         f"decoded {len(missing)} raw files ({len(jobs) - len(missing)} already cached) "
-                         f"in {_format_seconds(time.monotonic() - start)} into {self.cache_dir}\n")
+            stream.write(f"decoded {len(missing)} raw files ({len(jobs) - len(missing)} already "
+                         f"cached) in {format_duration(time.monotonic() - meter.start)} into "
+                         f"{self.cache_dir}\n")
             stream.flush()
         return len(missing)
-
-
-def _format_seconds(seconds):
-    if seconds != seconds:  # nan: nothing measured yet
-        return "--"
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def as_cache(cache):

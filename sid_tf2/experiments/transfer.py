@@ -31,8 +31,9 @@ import shutil
 import sys
 import time
 
-from absl import app, flags
+from absl import flags
 
+from sid_tf2 import cli
 from sid_tf2.experiments.report import line_chart_svg, markdown_table, write_report
 
 FLAGS = flags.FLAGS
@@ -80,6 +81,7 @@ def define_flags():
     flags.DEFINE_string("target_size", "1024,1024", "Mosaic size H,W of a synthetic target's scenes.")
     flags.DEFINE_bool("exclude_misaligned", False, "Leave out SID scenes 10034, 10045 and 10172.")
     flags.DEFINE_bool("progress", False, "Show training progress lines.")
+    cli.define_verbose_flag()
 
 
 def split_default_photos(output_dir):
@@ -212,6 +214,7 @@ def _curve(record, offset):
 
 def main(argv):
     del argv
+    cli.load_tensorflow(verbose=FLAGS.verbose)
     from sid_tf2 import data  # pylint: disable=import-outside-toplevel
     from sid_tf2.simulate import parse_size, write_synthetic_dataset  # pylint: disable=import-outside-toplevel
     from sid_tf2.training import TrainConfig  # pylint: disable=import-outside-toplevel
@@ -314,4 +317,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

@@ -41,6 +41,7 @@ class TrainConfig:
     distribute: str = "none"
     list_file: Optional[str] = None
     cache_dir: Optional[str] = None
+    gt_png_dir: Optional[str] = None  # the authors' 16-bit ground-truth PNGs instead of rendering
     exclude_misaligned: bool = False
     keep_checkpoints: int = 3
     log_dir: Optional[str] = None  # TensorBoard; default result_dir/logs

@@ -107,7 +107,7 @@ def _make_sampler(config, scenes):
             examples_per_epoch=config.on_the_fly_examples, noise_model=config.noise_model,
             profile=config.simulation_profile, scene_size=config.on_the_fly_scene_size,
         )
-    cache = data.RawCache.for_dataset(config.data_dir, config.cache_dir)
+    cache = data.RawCache.for_dataset(config.data_dir, config.cache_dir, config.gt_png_dir)
     return data.TrainSampler(
         scenes, cache, camera=config.camera, patch_size=config.patch_size, seed=config.seed,
         progress=config.progress, column_flips=config.column_flips,
@@ -234,7 +234,8 @@ def train(config, *, log=print):
         log(f"training on {sum(counts.values())} pairs of {len(scenes)} scenes "
             f"({', '.join(f'x{ratio:g}: {n}' for ratio, n in counts.items())})")
     cache = data.RawCache.for_dataset(config.val_dir or config.data_dir,
-                                      None if config.val_dir else config.cache_dir)
+                                      None if config.val_dir else config.cache_dir,
+                                      None if config.val_dir else config.gt_png_dir)
     if val_pairs:  # decode and check now, so a bad validation file stops the run up front
         cache.prepare(val_pairs, progress=config.progress)
 
