@@ -55,9 +55,12 @@ time and ISO (when the file records them) and the equivalent exposure, ratio x e
 the long exposure the network pretends was taken.  A darker file gets a larger ratio.
 
 Progress: one line per file, ``i/N name: ratio ..., WxH, seconds, ETA``; a file that fails is
-reported with its reason and the others are still processed.  Exit status: 0 when every file
-succeeded, 1 when any failed (the count and the names are repeated at the end), 2 for a usage
-problem found before any file was touched (missing or unusable --weights, bad flags).
+reported with its reason and the others are still processed.  A full disk or an unwritable
+``--output_dir`` stops the run at once with one line (``error: PATH: reason (about N MB
+needed, M MB free)``): the other files would fail the same way.  An output folder that this
+run created and left empty is removed.  Exit status: 0 when every file succeeded, 1 when any
+failed (the count and the names are repeated at the end), 2 for a usage problem found before
+any file was touched (missing or unusable --weights, bad flags).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from sid_tf2.atomic import atomic_path
+from sid_tf2.atomic import WriteError, atomic_path, make_directory
 from sid_tf2.dng import read_tiff_exposure_time
 from sid_tf2.images import write_image
 from sid_tf2.inference import ALIGNMENT, DEFAULT_TILE_OVERLAP, make_predictor
@@ -481,15 +484,27 @@ def main(argv, flag_values=None):
     except WeightsError as error:
         _error(f"cannot use --weights: {error}")
         return 2
+    created = not os.path.isdir(values.output_dir)
     try:
-        os.makedirs(values.output_dir, exist_ok=True)
-    except OSError as error:
-        _error(f"cannot create --output_dir {values.output_dir}: {error.strerror or error}")
+        make_directory(values.output_dir)
+    except OSError as error:  # a WriteError, or a file of that name
+        _error(f"cannot create --output_dir: {error if isinstance(error, WriteError) else error.strerror}")
         return 2
     predictor = make_predictor(model, precision=speed.precision, jit_compile=speed.jit_compile,
                                tile_size=values.tile_size or None,
                                tile_overlap=values.tile_overlap)
+    try:
+        return _enhance_all(inputs, values, ratio, predictor, camera, speed)
+    except WriteError as error:
+        _error(str(error))
+        return 1
+    finally:
+        if created and not os.listdir(values.output_dir):
+            os.rmdir(values.output_dir)  # nothing was written: leave no empty folder behind
 
+
+def _enhance_all(inputs, values, ratio, predictor, camera, speed):
+    """Enhance every input file; return the exit status. A `WriteError` stops the run."""
     files, failures = collect_inputs(inputs)
     for path, reason in failures:
         print(f"{path}: FAILED: {reason}", file=sys.stderr)
@@ -518,6 +533,8 @@ def main(argv, flag_values=None):
                 path, predictor, camera, values.output_dir, ratio=ratio,
                 auto_target=values.auto_target, bit_depth=values.bit_depth,
                 image_format=values.format, compare=values.compare, orient=values.orient)
+        except WriteError:
+            raise
         except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:  # RawFileError too
             reason = getattr(error, "reason", None) or (
                 error.strerror if isinstance(error, OSError) and error.strerror else str(error))

@@ -46,6 +46,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from sid_tf2.atomic import WriteError, as_write_error, ensure_space, reporting
+
 DEFAULT_BASE_URL = "https://drive.google.com/uc?export=download"
 DEFAULT_TIMEOUT = 60.0  # seconds without any bytes before a request is abandoned
 CHUNK_SIZE = 1 << 20
@@ -346,7 +348,9 @@ def _stream_to_file(response, part, *, label, file_id, chunk_size, progress_stre
     total = int(length) if length and length.strip().isdigit() else None
     meter = _Progress(label, total, progress_stream) if progress_stream else None
     received = 0
-    with open(part, "wb") as out:
+    if total is not None:
+        ensure_space(part, total)
+    with reporting(part, total), open(part, "wb") as out:
         try:
             while True:
                 chunk = response.read(chunk_size)
@@ -357,6 +361,8 @@ def _stream_to_file(response, part, *, label, file_id, chunk_size, progress_stre
                 if meter:
                     meter.update(received)
         except (OSError, http.client.HTTPException) as error:
+            if as_write_error(part, error, total) is not None:
+                raise  # the disk, not the connection: a WriteError, by `reporting`
             if isinstance(error, http.client.IncompleteRead):
                 received += len(error.partial)
             detail = _received_detail(received, total)
@@ -627,9 +633,10 @@ def download_published_checkpoint(
     published = get_published(camera)
     output_dir = os.fspath(output_dir)
     index_path = find_index(camera, output_dir, index_source)
-    os.makedirs(output_dir, exist_ok=True)
     final = {name: os.path.join(output_dir, name) for name in (INDEX_NAME, DATA_NAME, META_NAME)}
-    staging = tempfile.mkdtemp(prefix=".download-", dir=output_dir)
+    with reporting(output_dir):
+        os.makedirs(output_dir, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=".download-", dir=output_dir)
     try:
         staged_prefix = os.path.join(staging, PREFIX_NAME)
         shutil.copyfile(index_path, os.path.join(staging, INDEX_NAME))
@@ -746,7 +753,7 @@ def main(argv):
             index_source=flag_values.index_source,
             timeout=flag_values.timeout,
         )
-    except DownloadError as error:
+    except (DownloadError, WriteError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
