@@ -58,6 +58,7 @@ def _defaults():
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    from sid_tf2.atomic import WriteError
     from sid_tf2.data import DatasetError, RawCache
     from sid_tf2.evaluation import evaluate, select_pairs
     from sid_tf2.inference import make_predictor
@@ -88,7 +89,7 @@ def main(argv):
                   "precision": speed.precision, "jit_compile": speed.jit_compile,
                   "tile_size": FLAGS.tile_size or None},
         )
-    except (WeightsError, DatasetError, RawFileError, FileNotFoundError, ValueError) as error:
+    except (WeightsError, DatasetError, RawFileError, WriteError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -16,6 +16,9 @@ The pieces (unprocessing, the noise model, camera profiles, the dataset writer) 
 this module runs as a script, so importing it never touches absl's global flags.
 """
 
+import sys
+
+from sid_tf2.atomic import WriteError
 from sid_tf2.simulation import *  # noqa: F401,F403  (the public API, re-exported)
 from sid_tf2.simulation import PROFILES, __all__, write_synthetic_dataset  # noqa: F401
 
@@ -65,7 +68,17 @@ def main(argv, flag_values=None):
         size = parse_size(values.size)
     except ValueError as error:
         raise app.UsageError(str(error)) from None
-    summary = write_synthetic_dataset(
+    try:
+        summary = _write(values, size)
+    except (ValueError, WriteError) as error:  # no photographs, a bad photo folder, a full disk
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    _report(summary)
+    return 0
+
+
+def _write(values, size):
+    return write_synthetic_dataset(
         values.output_dir,
         source_dir=values.source_dir,
         num_scenes=values.num_scenes,
@@ -77,6 +90,9 @@ def main(argv, flag_values=None):
         profile=values.profile,
         progress=True,
     )
+
+
+def _report(summary):
     print(f"Synthetic dataset: {summary.output_dir}")
     for split in ("train", "val", "test"):
         print(f"  {split}: {len(summary.splits[split])} scenes, list {summary.list_files[split]}")
