@@ -54,7 +54,9 @@ class WriteError(OSError):
 
 
 def _megabytes(count):
-    return f"{count / _MB:.0f}" if count >= _MB else f"{count / _MB:.1g}"
+    if count >= _MB or count == 0:
+        return f"{count / _MB:.0f}"
+    return f"{max(count / _MB, 0.001):.3f}".rstrip("0")
 
 
 def free_bytes(path):

@@ -26,7 +26,7 @@ import shutil
 
 import numpy as np
 
-from sid_tf2.atomic import atomic_path, ensure_space, publish, reporting, staging_directory
+from sid_tf2.atomic import atomic_path, publish, reporting, staging_directory
 from sid_tf2.serialize import weights_bytes
 
 CHECKPOINTS = "checkpoints"
@@ -100,7 +100,6 @@ def save_checkpoint(result_dir, model, optimizer, state, *, keep=3, is_best=Fals
     }
     final = os.path.join(root, state.checkpoint_name())
     needed = sum(len(data) for data in files.values())
-    ensure_space(result_dir, needed)
     with staging_directory(final, needed) as staged:
         with reporting(final, needed):
             _write_files(staged, files)

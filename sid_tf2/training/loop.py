@@ -207,8 +207,12 @@ def _remove_leftovers(result_dir, log):
 
 
 def _summary_writer(log_dir):
-    """A TensorBoard writer; its own errors become `WriteError`s naming the directory."""
+    """A TensorBoard writer; its own errors become `WriteError`s naming the directory.
+
+    The space for its first event is checked first: TensorFlow would log a page about it.
+    """
     make_directory(log_dir)
+    ensure_space(log_dir, 4096)
     try:
         return tf.summary.create_file_writer(log_dir)
     except tf.errors.OpError as error:
