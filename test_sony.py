@@ -12,6 +12,7 @@ native 16-bit arithmetic: float32 with XLA, whose full-frame output equalled the
 graph's bit for bit in benchmarks/RESULTS.md); --faithful computes as the original graph did.
 """
 
+import os
 import sys
 
 from absl import app, flags, logging
@@ -58,7 +59,7 @@ def _defaults():
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    from sid_tf2.atomic import WriteError
+    from sid_tf2.atomic import WriteError, make_directory
     from sid_tf2.data import DatasetError, RawCache
     from sid_tf2.evaluation import evaluate, select_pairs
     from sid_tf2.inference import make_predictor
@@ -81,6 +82,7 @@ def main(argv):
             model, precision=speed.precision, jit_compile=speed.jit_compile,
             tile_size=FLAGS.tile_size or None, tile_overlap=FLAGS.tile_overlap,
         )
+        make_directory(os.path.join(result_dir, "final"))  # an unwritable place: one line, up front
         evaluate(
             predictor, pairs, RawCache.for_dataset(data_dir, FLAGS.cache_dir), result_dir,
             camera=camera,

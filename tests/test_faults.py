@@ -9,6 +9,7 @@ write goes through; the command-line cases, which cannot be injected into, are s
 """
 
 import errno
+import glob
 import json
 import os
 import re
@@ -155,6 +156,10 @@ def _train_command(dataset, result_dir, *extra):
             f"--result_dir={result_dir}", *RUN_FLAGS, *extra]
 
 
+def _events(log_dir):
+    return glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))
+
+
 def test_training_on_a_20_mb_disk_ends_in_one_line_without_a_crash(dataset, places):
     disk = places("disk20", size="20m", needs_mount=True)
     result = subprocess.run(_train_command(dataset, disk / "run"), capture_output=True, text=True,
@@ -185,8 +190,8 @@ def test_ctrl_c_checkpoints_the_step_exits_130_and_a_later_kill_still_resumes_ex
     result_dir = tmp_path / "run"
     process = subprocess.Popen(_train_command(dataset, result_dir), stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
-    # The handlers are in place before run_settings.json is written; the first step follows.
-    while not (result_dir / "run_settings.json").exists():
+    # The handlers are in place before the TensorBoard file is created; the first step follows.
+    while not _events(result_dir / "logs"):
         assert process.poll() is None, process.stderr.read()
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
@@ -222,10 +227,11 @@ def test_ctrl_c_checkpoints_the_step_exits_130_and_a_later_kill_still_resumes_ex
     assert (result_dir / LOCK_FILE).read_text() == ""  # released
 
 
-def _signal_when(path, signum):
-    """Send `signum` to this process once `path` exists (the run's handlers are in place then)."""
+def _signal_when(log_dir, signum):
+    """Send `signum` to this process once the run's TensorBoard file exists (its handlers are in
+    place then, and the first step is still to come)."""
     def watch():
-        while not os.path.exists(path):
+        while not _events(log_dir):
             time.sleep(0.02)
         os.kill(os.getpid(), signum)
 
@@ -237,7 +243,7 @@ def _signal_when(path, signum):
 def test_sigterm_finishes_the_step_checkpoints_and_stops_with_143(dataset, tmp_path):
     config = TrainConfig(data_dir=dataset, result_dir=str(tmp_path), **dict(RUN, checkpoint_every_seconds=3600))
     handler = signal.getsignal(signal.SIGTERM)
-    watcher = _signal_when(tmp_path / "run_settings.json", signal.SIGTERM)
+    watcher = _signal_when(tmp_path / "logs", signal.SIGTERM)
     with pytest.raises(TrainingInterrupted, match="stopped by SIGTERM at epoch 0, step 1") as stopped:
         train(config, log=_quiet)
     watcher.join()

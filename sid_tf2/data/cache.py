@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 from sid_tf2 import raw as rawlib
-from sid_tf2.atomic import write_bytes, write_text
+from sid_tf2.atomic import make_directory, write_bytes, write_text
 from sid_tf2.data.discovery import EXTENSION_CAMERAS, DatasetError, pairs_of
 
 FORMAT_VERSION = 1
@@ -225,7 +225,7 @@ class RawCache:
         path, state, base, stale_pattern = names
         meta = dict(meta, version=FORMAT_VERSION, kind=kind, source=path, size=state[0], mtime_ns=state[1],
                     shape=list(array.shape))
-        os.makedirs(self.cache_dir, exist_ok=True)
+        make_directory(self.cache_dir)
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         write_bytes(base + ".npy", buffer.getbuffer())

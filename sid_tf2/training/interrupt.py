@@ -1,8 +1,9 @@
 """Ctrl-C and SIGTERM during training: finish the step, checkpoint, stop with a way to resume.
 
 A signal arriving in the middle of a compiled step or a checkpoint write must not cut either
-short, so within `StopSignals` SIGINT and SIGTERM only record that a stop was asked for; the
-training loop looks after each step, writes a checkpoint and raises `TrainingInterrupted`. A
+short, so within `StopSignals` (entered when the steps are about to start) SIGINT and SIGTERM
+only record that a stop was asked for; the training loop looks after each step, writes a
+checkpoint and raises `TrainingInterrupted`. A
 second signal stops at once (KeyboardInterrupt), for a user who cannot wait; a checkpoint being
 written then is left as a `.tmp-` directory, which the next run removes.
 """

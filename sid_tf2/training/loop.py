@@ -14,6 +14,7 @@ random choice is a function of (seed, epoch, index). The run holds a lock on its
 directory (`sid_tf2.training.lock`) and removes the `.tmp-` leftovers of a killed write there.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -272,12 +273,12 @@ def train(config, *, log=print):
     chief = is_chief(strategy)
     result_dir = config.result_dir if chief else worker_result_dir(config.result_dir, strategy)
     make_directory(result_dir)
-    with ResultDirLock(result_dir, log), StopSignals() as stop:
+    with ResultDirLock(result_dir, log), contextlib.ExitStack() as signals:
         _remove_leftovers(result_dir, log)
-        return _train(config, scenes, val_pairs, strategy, chief, result_dir, stop, log)
+        return _train(config, scenes, val_pairs, strategy, chief, result_dir, signals, log)
 
 
-def _train(config, scenes, val_pairs, strategy, chief, result_dir, stop, log):
+def _train(config, scenes, val_pairs, strategy, chief, result_dir, signals, log):
     sampler = _make_sampler(config, scenes)
     if scenes and (config.train_fraction is not None or config.pairs_per_ratio is not None):
         counts = data.count_by_ratio(scenes)
@@ -329,6 +330,9 @@ def _train(config, scenes, val_pairs, strategy, chief, result_dir, stop, log):
                    json.dumps({**settings, "config": dataclasses.asdict(config)}, indent=2))
 
     predict = _predictor(model, config.jit_compile)
+    # From here on a signal is a request to checkpoint and stop (before, it stops at once:
+    # there is nothing to save yet, and decoding the raw files may take long).
+    stop = signals.enter_context(StopSignals())
     log_dir = config.log_dir or os.path.join(result_dir, "logs")
     writer = _summary_writer(log_dir) if chief else None
     first_epoch = state.next_epoch
