@@ -488,7 +488,8 @@ def main(argv, flag_values=None):
     try:
         make_directory(values.output_dir)
     except OSError as error:  # a WriteError, or a file of that name
-        _error(f"cannot create --output_dir: {error if isinstance(error, WriteError) else error.strerror}")
+        reason = error if isinstance(error, WriteError) else f"{values.output_dir}: {error.strerror or error}"
+        _error(f"cannot create --output_dir: {reason}")
         return 2
     predictor = make_predictor(model, precision=speed.precision, jit_compile=speed.jit_compile,
                                tile_size=values.tile_size or None,
