@@ -13,7 +13,6 @@ the step runs with the fastest settings for this machine (float32 with XLA on a 
 native 16-bit arithmetic); --faithful computes exactly as the original graph did.
 """
 
-import os
 import sys
 
 from absl import app, flags, logging

@@ -100,11 +100,10 @@ def places(tmp_path, monkeypatch):
 
 
 def _fill(point):
-    with open(point / "filler", "wb") as stream:
+    with open(point / "filler", "wb", buffering=0) as stream:
         try:
             while True:
                 stream.write(b"\0" * 65536)
-                stream.flush()
         except OSError as error:
             assert error.errno == errno.ENOSPC
 
