@@ -26,7 +26,8 @@ class TrainingInterrupted(Exception):
 class StopSignals:
     """`with StopSignals() as stop:` ... `stop.received` is the first signal's number, or None.
 
-    Outside the main thread (where Python cannot install handlers) it does nothing.
+    Outside the main thread (where Python cannot install handlers) it does nothing, and a
+    signal the process was started to ignore stays ignored.
     """
 
     def __init__(self):
@@ -45,7 +46,8 @@ class StopSignals:
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             for signum in _SIGNALS:
-                self._previous[signum] = signal.signal(signum, self._handle)
+                if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. nohup, a background job
+                    self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc_info):
