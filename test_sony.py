@@ -15,6 +15,7 @@ device. --faithful computes exactly as the original graph did; --precision=mixed
 mixed_float16) is a faster, approximate evaluation.
 """
 
+import os
 import sys
 
 from absl import flags, logging
@@ -65,6 +66,7 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
     cli.load_tensorflow(verbose=FLAGS.verbose)
+    from sid_tf2.atomic import WriteError, make_directory
     from sid_tf2.data import DatasetError, RawCache
     from sid_tf2.evaluation import evaluate, select_pairs
     from sid_tf2.inference import make_predictor
@@ -92,6 +94,7 @@ def main(argv):
             model, settings=speed, tile_size=FLAGS.tile_size or None,
             tile_overlap=FLAGS.tile_overlap,
         )
+        make_directory(os.path.join(result_dir, "final"))  # an unwritable place: one line, up front
         evaluate(
             predictor, pairs, RawCache.for_dataset(data_dir, FLAGS.cache_dir, FLAGS.gt_png_dir), result_dir,
             camera=camera,
@@ -99,7 +102,7 @@ def main(argv):
                   "list_file": list_file, "exclude_misaligned": FLAGS.exclude_misaligned,
                   **runtime_report(speed), "tile_size": FLAGS.tile_size or None},
         )
-    except (WeightsError, DatasetError, RawFileError, FileNotFoundError, ValueError) as error:
+    except (WeightsError, DatasetError, RawFileError, WriteError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

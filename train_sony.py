@@ -7,12 +7,12 @@
     python train_sony.py --init_checkpoint=./result_pretrain/ --pairs_per_ratio=4 --reinit_last=1 \
         --freeze=encoder --learning_rate=2e-5 --epochs=200 --lr_drop_epoch=150 --result_dir=./result_finetune/
 
-Running the same command again resumes from the newest checkpoint in --result_dir. By default
+Running the same command again resumes from the newest checkpoint in --result_dir; Ctrl-C or
+SIGTERM finishes the step, writes a checkpoint and exits (130 or 143) saying so. By default
 the step runs with the fastest settings for this machine (float32 with XLA on a CPU without
 native 16-bit arithmetic); --faithful computes exactly as the original graph did.
 """
 
-import os
 import sys
 
 from absl import flags, logging
@@ -58,6 +58,10 @@ flags.DEFINE_string("gt_png_dir", None, "Ground truths from the authors' 16-bit 
                     "(<stem>.png per long exposure) instead of rendering the raw files.")
 flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 and 10172.")
 flags.DEFINE_integer("keep_checkpoints", 3, "Epoch checkpoints kept (the best is kept too).", lower_bound=1)
+flags.DEFINE_float("checkpoint_every_seconds", 300, "Write a checkpoint at most this often (and "
+                   "always at --save_freq epochs, a new best, the end, and on Ctrl-C/SIGTERM); "
+                   "epochs after it replay identically on resume. 0: every epoch.", lower_bound=0)
+flags.DEFINE_integer("checkpoint_every_epochs", 1, "And at most every this many epochs.", lower_bound=1)
 flags.DEFINE_bool("synthetic", False, "Generate a synthetic dataset (once, into --data_dir) with "
                   "the low-light simulator and train on it.")
 flags.DEFINE_integer("synthetic_scenes", 8, "Scenes of the synthetic dataset.", lower_bound=3)
@@ -99,9 +103,12 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
     cli.load_tensorflow(verbose=FLAGS.verbose)
+    from sid_tf2.atomic import WriteError
     from sid_tf2.data import DatasetError
     from sid_tf2.raw import RawFileError
     from sid_tf2.training import TrainConfig, TrainingError, train
+    from sid_tf2.training.interrupt import TrainingInterrupted
+    from sid_tf2.training.lock import ResultDirBusy
 
     if FLAGS.cpu_devices:  # before anything initialises TensorFlow's devices
         import tensorflow as tf
@@ -127,22 +134,9 @@ def main(argv):
         print("error: --synthetic writes a dataset; --simulate_on_the_fly makes pairs without one: "
               "choose one.", file=sys.stderr)
         return 2
-    if FLAGS.synthetic:
-        from sid_tf2.simulate import parse_size, write_synthetic_dataset
-
-        if FLAGS.camera != "sony":
-            print("error: --synthetic makes Bayer (Sony-like) data; use --camera=sony.", file=sys.stderr)
-            return 2
-        try:
-            summary = write_synthetic_dataset(
-                data_dir, num_scenes=FLAGS.synthetic_scenes, size=parse_size(FLAGS.synthetic_size),
-                seed=FLAGS.seed, source_dir=FLAGS.synthetic_source_dir, noise_model=FLAGS.noise_model,
-                profile=FLAGS.noise_profile or FLAGS.synthetic_profile,
-            )
-        except (ValueError, OSError) as error:  # no usable sources, a bad noise profile
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        print(f"synthetic dataset: {summary.output_dir} ({summary.num_long} scenes)")
+    if FLAGS.synthetic and FLAGS.camera != "sony":
+        print("error: --synthetic makes Bayer (Sony-like) data; use --camera=sony.", file=sys.stderr)
+        return 2
     config = TrainConfig(
         data_dir=data_dir, result_dir=result_dir, camera=FLAGS.camera, epochs=FLAGS.epochs,
         patch_size=FLAGS.patch_size, batch_size=FLAGS.batch_size, save_freq=FLAGS.save_freq,
@@ -160,13 +154,37 @@ def main(argv):
         simulate_on_the_fly=FLAGS.simulate_on_the_fly, source_dir=FLAGS.synthetic_source_dir,
         noise_model=FLAGS.noise_model, simulation_profile=FLAGS.noise_profile or FLAGS.synthetic_profile,
         on_the_fly_examples=FLAGS.on_the_fly_examples, on_the_fly_scene_size=FLAGS.on_the_fly_scene_size,
+        checkpoint_every_seconds=FLAGS.checkpoint_every_seconds,
+        checkpoint_every_epochs=FLAGS.checkpoint_every_epochs,
     )
     try:
+        if FLAGS.synthetic:
+            _write_synthetic(data_dir)
         train(config)
-    except (TrainingError, DatasetError, RawFileError, FileNotFoundError, ValueError) as error:
+    except TrainingInterrupted as stopped:
+        print(f"interrupted: {stopped}", file=sys.stderr)
+        return stopped.exit_code
+    except KeyboardInterrupt:
+        print("interrupted without a new checkpoint: run the same command to resume from the last "
+              "one.", file=sys.stderr)
+        return 130
+    except (TrainingError, DatasetError, RawFileError, WriteError, ResultDirBusy, FileNotFoundError,
+            ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _write_synthetic(data_dir):
+    """The --synthetic dataset (kept when already complete: the simulator resumes its own work)."""
+    from sid_tf2.simulate import parse_size, write_synthetic_dataset
+
+    summary = write_synthetic_dataset(
+        data_dir, num_scenes=FLAGS.synthetic_scenes, size=parse_size(FLAGS.synthetic_size),
+        seed=FLAGS.seed, source_dir=FLAGS.synthetic_source_dir, noise_model=FLAGS.noise_model,
+        profile=FLAGS.noise_profile or FLAGS.synthetic_profile,
+    )
+    print(f"synthetic dataset: {summary.output_dir} ({summary.num_long} scenes)")
 
 
 if __name__ == "__main__":

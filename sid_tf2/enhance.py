@@ -65,9 +65,12 @@ the long exposure the network pretends was taken.  A darker file gets a larger r
 
 Progress: one line per file, ``i/N name: ratio ..., WxH, seconds, ETA``; a file that fails is
 reported with its reason and the others are still processed.  TensorFlow's start-up lines are
-hidden unless ``--verbose``.  Exit status: 0 when every file succeeded or was skipped, 1 when
-any failed (the count and the names are repeated at the end), 2 for a usage
-problem found before any file was touched (missing or unusable --weights, bad flags).
+hidden unless ``--verbose``.  A full disk or an unwritable ``--output_dir`` stops the run at once
+with one line (``error: PATH: reason (about N MB needed, M MB free)``): the other files would
+fail the same way.  An output folder that this run created and left empty is removed.  Exit
+status: 0 when every file succeeded or was skipped, 1 when any failed (the count and the names
+are repeated at the end), 2 for a usage problem found before any file was touched (missing or
+unusable --weights, bad flags).
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ import numpy as np
 from absl import flags
 
 from sid_tf2 import __version__, cli, tiff
+from sid_tf2.atomic import WriteError, make_directory
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.dng import read_tiff_exposure_time
 from sid_tf2.exif import exif_blob, orientation_of_flip, read_photo_metadata
@@ -507,7 +511,7 @@ def main(argv, flag_values=None):
             _error(problem)
         return 2
     ratio = _parse_ratio(values.ratio)
-    tf = cli.load_tensorflow(verbose=values.verbose)
+    cli.load_tensorflow(verbose=values.verbose)
     # pylint: disable=import-outside-toplevel
     from sid_tf2.hardware import apply_math_settings
     from sid_tf2.inference import make_predictor
@@ -528,13 +532,28 @@ def main(argv, flag_values=None):
     apply_math_settings(speed)
     if speed.warning:
         print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)
+    created = not os.path.isdir(values.output_dir)
     try:
-        os.makedirs(values.output_dir, exist_ok=True)
-    except OSError as error:
-        _error(f"cannot create --output_dir {values.output_dir}: {error.strerror or error}")
+        make_directory(values.output_dir)
+    except OSError as error:  # a WriteError, or a file of that name
+        reason = error if isinstance(error, WriteError) else f"{values.output_dir}: {error.strerror or error}"
+        _error(f"cannot create --output_dir: {reason}")
         return 2
     predictor = make_predictor(model, settings=speed, tile_size=values.tile_size or None,
                                tile_overlap=values.tile_overlap)
+    try:
+        return _enhance_all(inputs, values, ratio, predictor, camera, speed)
+    except WriteError as error:
+        _error(str(error))
+        return 1
+    finally:
+        if created and not os.listdir(values.output_dir):
+            os.rmdir(values.output_dir)  # nothing was written: leave no empty folder behind
+
+
+def _enhance_all(inputs, values, ratio, predictor, camera, speed):
+    """Enhance every input file; return the exit status. A `WriteError` stops the run."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel  (loaded by main already)
 
     files, failures = collect_inputs(inputs)
     for path, reason in failures:
@@ -577,6 +596,8 @@ def main(argv, flag_values=None):
                 auto_target=values.auto_target, bit_depth=values.bit_depth,
                 image_format=values.format, compare=values.compare, orient=values.orient,
                 quality=values.quality)
+        except WriteError:
+            raise
         except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:  # RawFileError too
             reason = getattr(error, "reason", None) or (
                 error.strerror if isinstance(error, OSError) and error.strerror else str(error))

@@ -17,8 +17,12 @@ Summary:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
+import tempfile
+import threading
 import warnings
 from typing import NamedTuple
 
@@ -138,35 +142,90 @@ def read_raw(path) -> rawpy.RawPy:
         check_fork()
     raw = _RawFile()
     raw.path = name
+    with _libraw_stderr() as libraw_said:
+        try:
+            stage = "open"
+            raw.open_file(name)
+            stage = "decode"
+            mosaic = raw.raw_image_visible  # forces LibRaw's unpack: truncation is detected here
+        except Exception as e:  # pylint: disable=broad-except
+            raw.close()
+            failure = e
+        else:
+            failure = None
+    if failure is not None:
+        raise _decode_error(name, failure, stage, libraw_said) from None
+    if libraw_said:  # warnings of a file that decoded, or another thread's output
+        sys.stderr.write("".join(line + "\n" for line in libraw_said))
     try:
-        stage = "open"
-        raw.open_file(name)
-        stage = "decode"
-        mosaic = raw.raw_image_visible  # forces LibRaw's unpack: truncation is detected here
         _check_mosaic(raw, mosaic, name)
     except RawFileError:
         raw.close()
         raise
-    except rawpy.LibRawFileUnsupportedError:
-        raw.close()
-        raise RawFileError(
-            name, "not a raw image LibRaw can read (unsupported format, or not a camera raw file "
-            "at all, e.g. a JPEG or a text file with a raw extension)") from None
-    except rawpy.LibRawIOError:
-        raw.close()
-        where = "its header" if stage == "open" else "its raw image data"
-        raise RawFileError(
-            name, f"could not read {where}: the file is truncated or unreadable "
-            "(LibRaw: input/output error)") from None
-    except rawpy.LibRawDataError:
-        raw.close()
-        raise RawFileError(name, "corrupt raw data (LibRaw reported data errors while decoding)"
-                           ) from None
-    except (rawpy.LibRawError, OSError, RuntimeError, NotImplementedError) as e:
-        raw.close()
-        raise RawFileError(name, f"LibRaw cannot {stage} it ({type(e).__name__}: "
-                           f"{_message(e)})") from None
     return raw
+
+
+_NOT_RAW = ("not a raw file that LibRaw can read (an unsupported format, or not a camera raw "
+            "file at all, e.g. a JPEG or a text file with a raw extension)")
+
+
+def _looks_like_raw(name):
+    """Whether the file starts like a raw container (TIFF-based, Fuji RAF, CR3, Minolta MRW)."""
+    with open(name, "rb") as f:
+        head = f.read(16)
+    return (head[:4] in (b"II*\0", b"MM\0*", b"IIRO", b"IIRS", b"IIU\0", b"\0MRM")
+            or head.startswith(b"FUJIFILM") or head[4:8] == b"ftyp")
+
+
+def _decode_error(name, error, stage, libraw_said):
+    """The RawFileError for an exception LibRaw raised while opening or unpacking `name`."""
+    said = libraw_said[0].split(": ", 1)[-1] if libraw_said else None  # "<file>: what"
+    if isinstance(error, rawpy.LibRawFileUnsupportedError):
+        return RawFileError(name, _NOT_RAW)
+    if isinstance(error, rawpy.LibRawIOError):
+        if stage == "open" and not _looks_like_raw(name):
+            return RawFileError(name, _NOT_RAW)
+        where = "its header" if stage == "open" else "its raw image data"
+        return RawFileError(name, f"could not read {where}: the file is truncated or unreadable "
+                            f"(LibRaw: {said or 'input/output error'})")
+    if isinstance(error, rawpy.LibRawDataError):
+        return RawFileError(name, f"corrupt raw data (LibRaw: {said or 'data errors while decoding'})")
+    if isinstance(error, (rawpy.LibRawError, OSError, RuntimeError, NotImplementedError)):
+        return RawFileError(name, f"LibRaw cannot {stage} it ({type(error).__name__}: {_message(error)})")
+    return error
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _libraw_stderr():
+    """Capture what LibRaw prints on the process's stderr while a file is opened and unpacked.
+
+    LibRaw writes its own complaints ("<file>: Unexpected end of file") straight to file
+    descriptor 2, ahead of the tool's one-line message. Yields a list that receives the captured
+    lines when the block ends: the caller puts them in its error, or passes them on to stderr
+    when the file decoded, so nothing another thread printed meanwhile is lost.
+    """
+    with _STDERR_LOCK:
+        try:
+            capture = tempfile.TemporaryFile()
+        except OSError:  # no room even for that: let LibRaw print
+            yield []
+            return
+        lines = []
+        with capture:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            os.dup2(capture.fileno(), 2)
+            try:
+                yield lines
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                text = capture.read().decode("utf-8", "replace")
+                lines.extend(line for line in text.splitlines() if line.strip())
 
 
 def _message(error: BaseException) -> str:

@@ -103,21 +103,30 @@ def main(argv, flag_values=None):
     try:
         if values.calibrate:
             return run_calibration(values)
-        summary = write_synthetic_dataset(
-            values.output_dir,
-            source_dir=values.source_dir,
-            num_scenes=values.num_scenes,
-            size=size,
-            seed=values.seed,
-            noise_model=values.noise_model,
-            ratios=values.ratios,
-            bursts=values.bursts,
-            profile=values.noise_profile or values.profile,
-            progress=True,
-        )
-    except (ValueError, OSError) as error:  # bad sources, profile or frames: the message says
+        summary = _write(values, size)
+    except (ValueError, OSError) as error:  # bad sources, profile or frames, a full disk
         print(f"error: {error}", file=sys.stderr)
         return 1
+    _report(summary)
+    return 0
+
+
+def _write(values, size):
+    return write_synthetic_dataset(
+        values.output_dir,
+        source_dir=values.source_dir,
+        num_scenes=values.num_scenes,
+        size=size,
+        seed=values.seed,
+        noise_model=values.noise_model,
+        ratios=values.ratios,
+        bursts=values.bursts,
+        profile=values.noise_profile or values.profile,
+        progress=True,
+    )
+
+
+def _report(summary):
     print(f"Synthetic dataset: {summary.output_dir}")
     for split in ("train", "val", "test"):
         print(f"  {split}: {len(summary.splits[split])} scenes, list {summary.list_files[split]}")

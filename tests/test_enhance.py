@@ -159,7 +159,7 @@ def test_folder_reports_bad_files_and_writes_good_ones(folder_run):
         assert bad in result.stderr
     assert "notes.txt" not in combined
     assert "truncated" in combined
-    assert "not a raw image" in combined
+    assert "not a raw file that LibRaw can read" in combined
     assert "X-Trans sensor needs Fuji weights" in combined
     # One progress line per file, with a ratio, the size, seconds and an ETA.
     assert re.search(r"^1/9 bright\.nef: ratio [0-9.]+ \(auto.*\), 128x96, [0-9.]+ s, ETA ",

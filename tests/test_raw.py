@@ -361,11 +361,11 @@ def bad_files(tmp_path):
     for cut in (len(data) - 100, len(data) // 2, 300, 40):
         path = tmp_path / f"truncated_{cut}.dng"
         path.write_bytes(data[:cut])
-        yield path, "truncated" if cut > 40 else "not a raw image|truncated"
+        yield path, "truncated" if cut > 40 else "not a raw file|truncated"
     (tmp_path / "photo.ARW").write_bytes(jpeg_bytes())
-    yield tmp_path / "photo.ARW", "not a raw image"
+    yield tmp_path / "photo.ARW", "not a raw file that LibRaw can read"
     (tmp_path / "notes.ARW").write_text("exposure 0.1 s\n" * 20)
-    yield tmp_path / "notes.ARW", "not a raw image"
+    yield tmp_path / "notes.ARW", "not a raw file that LibRaw can read"
     rng = np.random.default_rng(0)
     dng.write_linear_dng(tmp_path / "linear.dng", rng.integers(0, 60000, (H, W, 3)))
     yield tmp_path / "linear.dng", "no colour mosaic"

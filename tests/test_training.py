@@ -31,7 +31,8 @@ from sid_tf2.training.initialize import initialize_from
 from weight_converter.tf1_checkpoint import save_tf1_checkpoint
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["--epochs=6", "--patch_size=32", "--val_freq=0", "--save_freq=1000", "--seed=7"]
+TINY = ["--epochs=6", "--patch_size=32", "--val_freq=0", "--save_freq=1000", "--seed=7",
+        "--checkpoint_every_seconds=0"]  # a checkpoint every epoch
 
 
 @pytest.fixture(scope="module")

@@ -30,13 +30,14 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # SavedModel export logs every step at INFO
     cli.load_tensorflow(verbose=FLAGS.verbose)
     # Imported here so that --help answers without loading TensorFlow.
+    from sid_tf2.atomic import WriteError
     from weight_converter.convert import ConversionError, convert
 
     try:
         summary, kind = convert(
             FLAGS.checkpoint, FLAGS.output, camera=FLAGS.camera, overwrite=FLAGS.overwrite
         )
-    except ConversionError as error:
+    except (ConversionError, WriteError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"converted {summary.describe()}")

@@ -2,13 +2,17 @@
 
 Each output is first written under a temporary name in the destination's directory and renamed
 into place only when complete, so a failure never leaves a half-written file behind and never
-destroys an existing good one.
+destroys an existing good one. Keras files are built in memory and written by `sid_tf2.atomic`
+(so no HDF5 handle is left open by a failed write); a full disk or an unwritable place is a
+`sid_tf2.atomic.WriteError` naming the output.
 """
 
 import os
-import shutil
-import tempfile
 
+import tensorflow as tf
+
+from sid_tf2 import serialize
+from sid_tf2.atomic import as_write_error, ensure_space, publish, staging_directory
 from sid_tf2.model import build_unet
 from weight_converter.tf1_checkpoint import (
     CheckpointError,
@@ -49,26 +53,29 @@ def export_savedmodel(model, directory):
     model.export(directory, format="tf_saved_model", verbose=False)
 
 
-_WRITERS = {
-    "weights": lambda model, path: model.save_weights(path),
-    "model": lambda model, path: model.save(path),
-    "savedmodel": export_savedmodel,
-}
+def _write_savedmodel(model, output):
+    """Export into a staging directory beside `output`, then put it in place.
+
+    TensorFlow writes the files itself, so the space is checked first (the variables take about
+    the weights' size) and its errors are read for the place they are about.
+    """
+    needed = sum(int(v.numpy().nbytes) for v in model.weights)
+    ensure_space(output, needed)
+    with staging_directory(output, needed) as staged:
+        try:
+            export_savedmodel(model, os.path.join(staged, "model"))
+        except (OSError, tf.errors.OpError) as error:
+            raise as_write_error(output, error, needed) or error from None
+        publish(os.path.join(staged, "model"), output)
 
 
-def _write_atomically(kind, model, output):
-    output = os.path.abspath(output.rstrip("/") if kind == "savedmodel" else output)
-    parent = os.path.dirname(output)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".convert_", dir=parent)
-    try:
-        staged = os.path.join(staging, os.path.basename(output))
-        _WRITERS[kind](model, staged)
-        if os.path.isdir(output):
-            shutil.rmtree(output)
-        os.replace(staged, output)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def _write(kind, model, output):
+    if kind == "savedmodel":
+        _write_savedmodel(model, os.path.abspath(output.rstrip("/")))
+    elif kind == "model":
+        serialize.save_model(model, output)
+    else:
+        serialize.save_weights(model, output)
 
 
 def convert(checkpoint, output, camera=None, overwrite=False):
@@ -82,5 +89,5 @@ def convert(checkpoint, output, camera=None, overwrite=False):
         summary = load_tf1_checkpoint(model, prefix)
     except CheckpointError as error:
         raise ConversionError(str(error)) from None
-    _write_atomically(kind, model, output)
+    _write(kind, model, output)
     return summary, kind

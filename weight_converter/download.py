@@ -55,6 +55,7 @@ import urllib.request
 
 from sid_tf2 import cli
 from sid_tf2.progress import Progress
+from sid_tf2.atomic import WriteError, as_write_error, ensure_space, reporting
 
 DEFAULT_BASE_URL = "https://drive.google.com/uc?export=download"
 DEFAULT_TIMEOUT = 60.0  # seconds without any bytes before a request is abandoned
@@ -357,7 +358,9 @@ def _stream_to_file(response, part, *, label, file_id, chunk_size, progress_stre
     meter = (Progress(label, total, unit="B", stream=progress_stream, log_interval=15.0)
              if progress_stream else None)
     received = 0
-    with open(part, "wb") as out:
+    if total is not None:
+        ensure_space(part, total)
+    with reporting(part, total), open(part, "wb") as out:
         try:
             while True:
                 chunk = response.read(chunk_size)
@@ -368,6 +371,8 @@ def _stream_to_file(response, part, *, label, file_id, chunk_size, progress_stre
                 if meter:
                     meter.update(received)
         except (OSError, http.client.HTTPException) as error:
+            if as_write_error(part, error, total) is not None:
+                raise  # the disk, not the connection: a WriteError, by `reporting`
             if isinstance(error, http.client.IncompleteRead):
                 received += len(error.partial)
             detail = _received_detail(received, total)
@@ -570,9 +575,10 @@ def download_published_checkpoint(
     published = get_published(camera)
     output_dir = os.fspath(output_dir)
     index_path = find_index(camera, output_dir, index_source)
-    os.makedirs(output_dir, exist_ok=True)
     final = {name: os.path.join(output_dir, name) for name in (INDEX_NAME, DATA_NAME, META_NAME)}
-    staging = tempfile.mkdtemp(prefix=".download-", dir=output_dir)
+    with reporting(output_dir):
+        os.makedirs(output_dir, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=".download-", dir=output_dir)
     try:
         staged_prefix = os.path.join(staging, PREFIX_NAME)
         shutil.copyfile(index_path, os.path.join(staging, INDEX_NAME))
@@ -691,7 +697,7 @@ def main(argv):
             index_source=flag_values.index_source,
             timeout=flag_values.timeout,
         )
-    except DownloadError as error:
+    except (DownloadError, WriteError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -34,6 +34,7 @@ def main(argv):
         return 2
     # Imported here so that --help answers quickly.
     from sid_tf2.data.check import check_dataset, count_list
+    from sid_tf2.atomic import WriteError
     from sid_tf2.data.discovery import DatasetError
 
     try:
@@ -48,7 +49,7 @@ def main(argv):
                 return 2
             report = check_dataset(FLAGS.data_dir, FLAGS.list_file, FLAGS.cache_dir, decode=FLAGS.decode,
                                    camera=FLAGS.camera, patch_size=FLAGS.patch_size, progress=FLAGS.progress)
-    except DatasetError as error:
+    except (DatasetError, WriteError) as error:  # a full disk while filling the cache (--decode)
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(report.format())

@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 
 from sid_tf2 import raw as rawlib
-from sid_tf2.atomic import write_bytes, write_text
+from sid_tf2.atomic import make_directory, write_bytes, write_text
 from sid_tf2.data.discovery import EXTENSION_CAMERAS, DatasetError, pairs_of
 from sid_tf2.progress import Progress, format_duration
 
@@ -159,19 +159,35 @@ class RawCache:
         return path, (stat.st_size, stat.st_mtime_ns), base, pattern
 
     def lookup(self, path, kind):
-        """The cached entry of `path` ("input" or "gt"), or None when it must be decoded."""
-        path, state, base, _ = self._names(path, kind)
+        """The cached entry of `path` ("input" or "gt"), or None when it must be decoded.
+
+        An entry that is cut short or unreadable (a disk that filled up, a copy interrupted), or
+        one left from before the file changed (its size or modification time differ), is never
+        used: a note on stderr names it, and the caller decodes the file again.
+        """
+        path, state, base, stale_pattern = self._names(path, kind)
         memo = self._memo.get((path, kind))
         if memo is not None and memo[0] == state:
             return memo[1]
         try:
             with open(base + ".json", encoding="utf-8") as stream:
                 meta = json.load(stream)
+        except FileNotFoundError:
+            if any(not name.startswith(base + ".") for name in glob.glob(stale_pattern)):
+                _note(f"{path} changed since it was cached (size or modification time differ); "
+                      "decoding it again")
+            return None
+        except (OSError, ValueError) as error:
+            _note(f"the cache entry {base}.json of {path} is unreadable ({error}); decoding it again")
+            return None
+        try:
             if meta.get("version") != FORMAT_VERSION or meta.get("source") != path:
-                return None
+                return None  # another format version, or a hash collision: decode afresh
             entry = self._entry(meta, base + ".npy")
             entry.load()  # the header must agree with the metadata
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            _note(f"the cache entry {base}.npy of {path} is cut short or corrupt ({_describe_entry_error(error)}); "
+                  "decoding it again")
             return None
         self._memo[(path, kind)] = (state, entry)
         return entry
@@ -256,7 +272,7 @@ class RawCache:
         path, state, base, stale_pattern = names
         meta = dict(meta, version=FORMAT_VERSION, kind=kind, source=path, size=state[0], mtime_ns=state[1],
                     shape=list(array.shape))
-        os.makedirs(self.cache_dir, exist_ok=True)
+        make_directory(self.cache_dir)
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         write_bytes(base + ".npy", buffer.getbuffer())
@@ -328,6 +344,16 @@ class RawCache:
                          f"{self.cache_dir}\n")
             stream.flush()
         return len(missing)
+
+
+def _note(message):
+    print(f"note: {message}", file=sys.stderr, flush=True)
+
+
+def _describe_entry_error(error):
+    if isinstance(error, rawlib.RawFileError):
+        return error.reason
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def as_cache(cache):

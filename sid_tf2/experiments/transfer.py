@@ -34,6 +34,7 @@ import time
 from absl import flags
 
 from sid_tf2 import cli
+from sid_tf2.atomic import write_text
 from sid_tf2.experiments.report import line_chart_svg, markdown_table, write_report
 
 FLAGS = flags.FLAGS
@@ -157,8 +158,7 @@ def run_arm(name, config, target_dir, log):
                        os.path.join(config.result_dir, "test"), camera=config.camera, progress=False,
                        info={"arm": name}, log=lambda message: log(f"[{name}] test: {message}"))
     history.update(test=summary, eval_seconds=time.monotonic() - started)
-    with open(os.path.join(config.result_dir, "transfer_arm.json"), "w") as handle:
-        json.dump(history, handle, indent=2)
+    write_text(os.path.join(config.result_dir, "transfer_arm.json"), json.dumps(history, indent=2))
     return history
 
 
@@ -213,8 +213,26 @@ def _curve(record, offset):
 
 
 def main(argv):
+    """Run the experiment; expected failures (a dataset, a raw file, the disk) end in one line."""
     del argv
     cli.load_tensorflow(verbose=FLAGS.verbose)
+    from sid_tf2.atomic import WriteError  # pylint: disable=import-outside-toplevel
+    from sid_tf2.data import DatasetError  # pylint: disable=import-outside-toplevel
+    from sid_tf2.training import TrainingError  # pylint: disable=import-outside-toplevel
+    from sid_tf2.training.interrupt import TrainingInterrupted  # pylint: disable=import-outside-toplevel
+    from sid_tf2.training.lock import ResultDirBusy  # pylint: disable=import-outside-toplevel
+
+    try:
+        return _run()
+    except TrainingInterrupted as stopped:
+        print(f"interrupted: {stopped}", file=sys.stderr)
+        return stopped.exit_code
+    except (TrainingError, DatasetError, WriteError, ResultDirBusy, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _run():
     from sid_tf2 import data  # pylint: disable=import-outside-toplevel
     from sid_tf2.simulate import parse_size, write_synthetic_dataset  # pylint: disable=import-outside-toplevel
     from sid_tf2.training import TrainConfig  # pylint: disable=import-outside-toplevel
@@ -305,8 +323,8 @@ def main(argv):
     report = FLAGS.report or os.path.join(output_dir, "transfer_report.md")
     path, plot = write_report(report, title="Transfer learning from simulated low-light pairs",
                               sections=sections, plot_svg=svg)
-    with open(os.path.join(output_dir, "transfer_results.json"), "w") as handle:
-        json.dump({"records": records, "settings": settings, "command": command}, handle, indent=2)
+    write_text(os.path.join(output_dir, "transfer_results.json"),
+               json.dumps({"records": records, "settings": settings, "command": command}, indent=2))
     log(f"report: {path} (plot {plot})")
     for name in ARMS:
         test = records[name]["test"]

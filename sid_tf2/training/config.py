@@ -44,6 +44,10 @@ class TrainConfig:
     gt_png_dir: Optional[str] = None  # the authors' 16-bit ground-truth PNGs instead of rendering
     exclude_misaligned: bool = False
     keep_checkpoints: int = 3
+    # A checkpoint no sooner than both of these after the previous one (dump epochs, a new best,
+    # the end and a stop signal always get one): bounded writes whatever an epoch takes.
+    checkpoint_every_seconds: float = 300.0
+    checkpoint_every_epochs: int = 1
     log_dir: Optional[str] = None  # TensorBoard; default result_dir/logs
     progress: bool = True
     # Fine-tuning (sid_tf2.training.finetune); reinit_last applies with init_checkpoint, on a fresh start.
@@ -80,6 +84,9 @@ class TrainConfig:
             raise ValueError("train_fraction and pairs_per_ratio select real pairs; they do not apply on the fly.")
         if self.simulate_on_the_fly and self.camera != "sony":
             raise ValueError("simulate_on_the_fly makes Bayer (Sony-like) data: use camera='sony'.")
+        if self.checkpoint_every_seconds < 0 or self.checkpoint_every_epochs < 1:
+            raise ValueError("checkpoint_every_seconds must be non-negative and checkpoint_every_epochs "
+                             f"at least 1, got {self.checkpoint_every_seconds} and {self.checkpoint_every_epochs}.")
         if self.epochs < 0:
             raise ValueError(f"epochs must be non-negative, got {self.epochs}.")
         return self

@@ -1,12 +1,20 @@
 """The training run: the original's epochs and schedule on a compiled step, resumable exactly.
 
 Each epoch visits every training scene once (the data layer decides the order, input and crop
-from the seed and the epoch), takes one Adam step per batch, then writes a checkpoint. Every
-`save_freq` epochs it writes the original's image dumps (`result_dir/%04d/%05d_00_train_%d.jpg`,
-ground truth | output); every `val_freq` epochs it scores the validation images, which the
-original never did. Restarting the same command continues from the newest checkpoint.
+from the seed and the epoch) and takes one Adam step per batch. Every `save_freq` epochs it
+writes the original's image dumps (`result_dir/%04d/%05d_00_train_%d.jpg`, ground truth |
+output); every `val_freq` epochs it scores the validation images, which the original never did.
+Restarting the same command continues from the newest checkpoint.
+
+Checkpoints (93 MB for the Sony network) are written at most every `checkpoint_every_seconds`
+and every `checkpoint_every_epochs`, and always at image-dump epochs, after a new best
+validation, at the end and on SIGINT/SIGTERM: the original wrote one every epoch, hundreds of
+GB over a run. Epochs after the last checkpoint replay identically on resume, since every
+random choice is a function of (seed, epoch, index). The run holds a lock on its result
+directory (`sid_tf2.training.lock`) and removes the `.tmp-` leftovers of a killed write there.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -17,11 +25,13 @@ import numpy as np
 import tensorflow as tf
 
 from sid_tf2 import data, hardware, tuning
+from sid_tf2.atomic import as_write_error, ensure_space, make_directory, remove_leftovers, write_text
 from sid_tf2.images import write_image
 from sid_tf2.metrics import psnr, to_uint8
 from sid_tf2.model import build_unet
 from sid_tf2.progress import Progress, format_duration
 from sid_tf2.training.checkpoints import (
+    CHECKPOINTS,
     TrainingState,
     latest_checkpoint,
     restore_checkpoint,
@@ -31,6 +41,8 @@ from sid_tf2.training.distribute import describe as describe_strategy
 from sid_tf2.training.distribute import is_chief, make_strategy, worker_result_dir
 from sid_tf2.training import finetune
 from sid_tf2.training import initialize
+from sid_tf2.training.interrupt import StopSignals, TrainingInterrupted
+from sid_tf2.training.lock import ResultDirLock
 from sid_tf2.training.step import make_optimizer, make_train_step, trained_variables
 
 # Settings that must not change between a run and its resumption, or it would not be exact.
@@ -217,8 +229,74 @@ def dump_epoch_images(predict, sampler, epoch, result_dir):
     return first
 
 
+def _remove_leftovers(result_dir, log):
+    """Remove the staging leftovers of a killed write (the lock makes them nobody else's)."""
+    for directory in (result_dir, os.path.join(result_dir, CHECKPOINTS)):
+        names = remove_leftovers(directory)
+        if names:
+            log(f"note: removed what an interrupted write left in {directory}: {', '.join(names)}")
+
+
+def _summary_writer(log_dir):
+    """A TensorBoard writer; its own errors become `WriteError`s naming the directory.
+
+    The space for its first event is checked first: TensorFlow would log a page about it.
+    """
+    make_directory(log_dir)
+    ensure_space(log_dir, 4096)
+    try:
+        return tf.summary.create_file_writer(log_dir)
+    except tf.errors.OpError as error:
+        raise as_write_error(log_dir, error) or error from None
+
+
+def _write_summaries(writer, log_dir, epoch, scalars, image=None):
+    """Scalars (and an image) for TensorBoard at step `epoch`.
+
+    TensorBoard's writer drops events silently when the disk is full, so the free space is
+    checked first: a full disk stops the run here, with the directory named.
+    """
+    ensure_space(log_dir, 4096 + (0 if image is None else image.size * 4))
+    with writer.as_default(step=epoch):
+        if image is not None:
+            tf.summary.image("train/gt_output", image[None], max_outputs=1)
+        for name, value in scalars.items():
+            tf.summary.scalar(name, value)
+    writer.flush()
+
+
+class _Cadence:
+    """When a checkpoint is due: not before `seconds` and `epochs` since the last one, unless forced."""
+
+    def __init__(self, config, first_epoch):
+        self.seconds = config.checkpoint_every_seconds
+        self.epochs = config.checkpoint_every_epochs
+        self.last_time = time.monotonic()
+        self.last_epoch = first_epoch - 1
+
+    def due(self, epoch, forced):
+        return forced or (time.monotonic() - self.last_time >= self.seconds
+                          and epoch - self.last_epoch >= self.epochs)
+
+    def written(self, epoch):
+        self.last_time, self.last_epoch = time.monotonic(), epoch
+
+
+def _interrupted(stop, state, path):
+    where = (f"epoch {state.next_epoch}, step {state.steps_done}" if state.steps_done
+             else f"the end of epoch {state.next_epoch - 1}")
+    return TrainingInterrupted(
+        stop.received, f"stopped by {stop.name()} at {where}; checkpoint {path}; run the same "
+        "command again to resume.")
+
+
 def train(config, *, log=print):
-    """Run (or resume) training as configured; returns a `TrainingResult`."""
+    """Run (or resume) training as configured; returns a `TrainingResult`.
+
+    Raises `TrainingInterrupted` after checkpointing when SIGINT or SIGTERM arrives, and
+    `sid_tf2.atomic.WriteError` when the disk is full or unwritable (the checkpoints already
+    written stay usable).
+    """
     config.validate()
     scenes, val_pairs = _discover(config)
     strategy = make_strategy(config.distribute)
@@ -226,8 +304,13 @@ def train(config, *, log=print):
         log(f"distributed training: {describe_strategy(strategy)}")
     chief = is_chief(strategy)
     result_dir = config.result_dir if chief else worker_result_dir(config.result_dir, strategy)
-    os.makedirs(result_dir, exist_ok=True)
+    make_directory(result_dir)
+    with ResultDirLock(result_dir, log), contextlib.ExitStack() as signals:
+        _remove_leftovers(result_dir, log)
+        return _train(config, scenes, val_pairs, strategy, chief, result_dir, signals, log)
 
+
+def _train(config, scenes, val_pairs, strategy, chief, result_dir, signals, log):
     sampler = _make_sampler(config, scenes)
     if scenes and (config.train_fraction is not None or config.pairs_per_ratio is not None):
         counts = data.count_by_ratio(scenes)
@@ -263,7 +346,8 @@ def train(config, *, log=print):
     if resume_from:
         _check_resumable(saved, config, resume_from)  # before restoring: it names what differs
         state = restore_checkpoint(resume_from, model, optimizer)
-        log(f"resuming from {resume_from}: next epoch {state.next_epoch}")
+        within = f", step {state.steps_done}" if state.steps_done else ""
+        log(f"resuming from {resume_from}: next epoch {state.next_epoch}{within}")
     else:
         state = TrainingState(next_epoch=0, seed=config.seed)
         if config.init_checkpoint:
@@ -276,12 +360,17 @@ def train(config, *, log=print):
                 log(f"re-initialised {', '.join(names)}")
         if frozen:
             log(f"frozen: {', '.join(frozen)}")
-        with open(os.path.join(result_dir, "run_settings.json"), "w") as handle:
-            json.dump({**settings, "config": dataclasses.asdict(config)}, handle, indent=2)
+        write_text(os.path.join(result_dir, "run_settings.json"),
+                   json.dumps({**settings, "config": dataclasses.asdict(config)}, indent=2))
 
     predict = _predictor(model, config.jit_compile)
-    writer = tf.summary.create_file_writer(config.log_dir or os.path.join(result_dir, "logs")) if chief else None
+    # From here on a signal is a request to checkpoint and stop (before, it stops at once:
+    # there is nothing to save yet, and decoding the raw files may take long).
+    stop = signals.enter_context(StopSignals())
+    log_dir = config.log_dir or os.path.join(result_dir, "logs")
+    writer = _summary_writer(log_dir) if chief else None
     first_epoch = state.next_epoch
+    cadence = _Cadence(config, first_epoch)
     epoch_progress = Progress(
         "epochs", max(config.epochs + 1 - first_epoch, 0), unit="epoch", log_interval=0.0,
         enabled=config.progress,
@@ -291,20 +380,29 @@ def train(config, *, log=print):
     for epoch in range(first_epoch, config.epochs + 1):
         started = time.monotonic()
         learning_rate = tf.constant(config.learning_rate_at(epoch), tf.float32)
-        dataset = sampler.dataset(epoch, batch_size=config.batch_size)
+        dataset = sampler.dataset(epoch, batch_size=config.batch_size).skip(state.steps_done)
         if config.distribute != "none":
             dataset = strategy.experimental_distribute_dataset(dataset)
         step_progress = Progress(f"epoch {epoch}", steps_per_epoch, enabled=config.progress and sys.stderr.isatty())
-        epoch_losses = []
-        for index, (inputs, gt) in enumerate(dataset):
-            epoch_losses.append(float(step(inputs, gt, learning_rate)))
+        epoch_losses = list(state.epoch_losses)
+        for index, (inputs, gt) in enumerate(dataset, start=state.steps_done):
+            loss = float(step(inputs, gt, learning_rate))
+            if not np.isfinite(loss) and config.precision != "mixed_float16":
+                raise TrainingError(
+                    f"epoch {epoch}, step {index}: the loss is {loss}; stopped without saving these "
+                    f"weights. The last checkpoint ({latest_checkpoint(result_dir) or 'none yet'}) is "
+                    "intact; a lower --learning_rate or --precision=float32 may avoid this.")
+            epoch_losses.append(loss)
             step_progress.update(index + 1, loss=float(np.mean(epoch_losses)))
+            if stop.received:
+                state.steps_done, state.epoch_losses = index + 1, epoch_losses
+                step_progress.close()
+                path = save_checkpoint(result_dir, model, optimizer, state, keep=config.keep_checkpoints)
+                raise _interrupted(stop, state, path)
         step_progress.close()
         mean_loss = float(np.mean(epoch_losses))
-        if not np.isfinite(mean_loss) and config.precision != "mixed_float16":
-            raise TrainingError(f"epoch {epoch}: the loss is {mean_loss}; stopping before it is saved.")
         losses.append(mean_loss)
-        state.next_epoch = epoch + 1
+        state.next_epoch, state.steps_done, state.epoch_losses = epoch + 1, 0, []
         summary = {"loss": mean_loss, "lr": float(learning_rate)}
 
         is_best = False
@@ -316,18 +414,19 @@ def train(config, *, log=print):
             summary.update(val_psnr=val_psnr, val_l1=val_l1)
             if val_psnr > state.best_psnr:
                 state.best_psnr, state.best_epoch, is_best = val_psnr, epoch, True
-        if chief and epoch % config.save_freq == 0:
-            sample = dump_epoch_images(predict, sampler, epoch, result_dir)
-            with writer.as_default(step=epoch):
-                tf.summary.image("train/gt_output", sample[None], max_outputs=1)
-        save_checkpoint(result_dir, model, optimizer, state, keep=config.keep_checkpoints, is_best=is_best)
+        dump_epoch = epoch % config.save_freq == 0
+        sample = dump_epoch_images(predict, sampler, epoch, result_dir) if chief and dump_epoch else None
+        if cadence.due(epoch, forced=dump_epoch or is_best or epoch == config.epochs or bool(stop.received)):
+            path = save_checkpoint(result_dir, model, optimizer, state, keep=config.keep_checkpoints,
+                                   is_best=is_best)
+            cadence.written(epoch)
         if writer is not None:
-            with writer.as_default(step=epoch):
-                for name, value in summary.items():
-                    tf.summary.scalar(name, value)
-                tf.summary.scalar("seconds_per_epoch", time.monotonic() - started)
-            writer.flush()
+            _write_summaries(writer, log_dir, epoch,
+                             {**summary, "seconds_per_epoch": time.monotonic() - started}, sample)
         epoch_progress.update(epoch + 1 - first_epoch, epoch=epoch, **summary)
+        if stop.received and epoch < config.epochs:
+            epoch_progress.close()
+            raise _interrupted(stop, state, path)
     epoch_progress.close()
     if losses:
         log(f"trained epochs {first_epoch}..{config.epochs} in "
