@@ -166,6 +166,24 @@ def test_folder_reports_bad_files_and_writes_good_ones(folder_run):
                      result.stdout, re.M), result.stdout
 
 
+def test_the_pipelined_folder_writes_what_one_file_at_a_time_writes(folder_run, models, tmp_path):
+    """The folder run decodes the next file and writes the previous one in threads while the
+    network runs: its images equal `enhance_file`'s, file by file, and its lines keep the
+    files' order."""
+    result, output = folder_run
+    numbers = [int(m.group(1)) for m in re.finditer(r"^(\d+)/9 ", result.stdout, re.M)]
+    assert numbers == sorted(numbers) and len(numbers) == 9
+    from sid_tf2 import tuning
+
+    # The settings sid-enhance used (the suite runs with SID_TF2_TUNING=off: the reasoned rule).
+    predictor = make_predictor(models["sony"], settings=tuning.tuned_settings("enhance"))
+    for name in ("dark.DNG", f"phase_{PHASES[1]}.dng"):
+        enhance.enhance_file(output.parent / "photos" / name, predictor, "sony", tmp_path, compare=True)
+        for suffix in ("_sid.png", "_compare.png"):
+            stem = os.path.splitext(name)[0] + suffix
+            np.testing.assert_array_equal(_png(tmp_path / stem), _png(output / stem))
+
+
 def test_output_size_is_the_mosaic_size_for_every_bayer_phase(folder_run):
     _, output = folder_run
     for phase in PHASES:
