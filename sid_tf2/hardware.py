@@ -187,16 +187,24 @@ def apply_math_settings(settings):
     tf.config.experimental.enable_tensor_float_32_execution(settings.tensor_float_32)
 
 
+def gpu_names():
+    """The names of this machine's GPUs, as TensorFlow reports them."""
+    import tensorflow as tf
+
+    names = []
+    for device in tf.config.list_physical_devices("GPU"):
+        try:
+            names.append(tf.config.experimental.get_device_details(device).get("device_name", device.name))
+        except (RuntimeError, ValueError):
+            names.append(device.name)
+    return names
+
+
 def runtime_report(settings):
     """What computed a result, for metrics files: the settings and the machine's state."""
     import tensorflow as tf
 
-    gpus = []
-    for device in tf.config.list_physical_devices("GPU"):
-        try:
-            gpus.append(tf.config.experimental.get_device_details(device).get("device_name", device.name))
-        except (RuntimeError, ValueError):
-            gpus.append(device.name)
+    gpus = gpu_names()
     return {
         "precision": settings.precision,
         "jit_compile": settings.jit_compile,

@@ -141,12 +141,7 @@ def machine_fingerprint():
     import sid_tf2  # pylint: disable=import-outside-toplevel
 
     machine = hardware.detect_hardware()
-    gpus = []
-    for device in tf.config.list_physical_devices("GPU"):
-        try:
-            gpus.append(tf.config.experimental.get_device_details(device).get("device_name", device.name))
-        except (RuntimeError, ValueError):
-            gpus.append(device.name)
+    gpus = hardware.gpu_names()
     flags = " ".join(sorted(machine.cpu_flags))
     return {
         "cpu": hardware.read_cpu_model() or "unknown",
