@@ -12,5 +12,16 @@ __all__ = [
     "build_unet",
     "get_camera",
     "lrelu",
+    "make_predictor",
 ]
+
+
+def __getattr__(name):
+    """`sid_tf2.make_predictor`, imported on first use: inference pulls in the training step
+    and the backends, which importing the network alone should not."""
+    if name == "make_predictor":
+        from sid_tf2.inference import make_predictor
+
+        return make_predictor
+    raise AttributeError(f"module 'sid_tf2' has no attribute {name!r}")
 __version__ = "0.1.0"
