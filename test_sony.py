@@ -17,6 +17,8 @@ import sys
 from absl import app, flags, logging
 
 from sid_tf2 import speed_flags
+from sid_tf2.backends import flags as backend_flags
+from sid_tf2.backends.flags import define_backend_flags, predictor_options
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -36,6 +38,8 @@ flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 an
                   "authors advise for metrics.")
 define_speed_flags()  # --precision, --jit_compile, --faithful
 flags.adopt_module_key_flags(speed_flags)  # listed by --help
+define_backend_flags()  # --backend, --backend_precision
+flags.adopt_module_key_flags(backend_flags)
 flags.DEFINE_integer("tile_size", 0, "Run in overlapping tiles of this many packed pixels "
                      "(a multiple of 16) to bound memory; 0: whole images.", lower_bound=0)
 flags.DEFINE_integer("tile_overlap", 128, "Packed pixels shared by neighbouring tiles.", lower_bound=0)
@@ -59,6 +63,7 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
     from sid_tf2.data import DatasetError, RawCache
+    from sid_tf2.backends import MissingExtraError
     from sid_tf2.evaluation import evaluate, select_pairs
     from sid_tf2.inference import make_predictor
     from sid_tf2.raw import RawFileError
@@ -67,28 +72,32 @@ def main(argv):
     data_dir, result_dir, checkpoint, list_file = _defaults()
     try:
         speed = speed_settings_from_flags()
+        model_precision, predictor_kwargs, settings = predictor_options(FLAGS, speed)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"speed settings: {speed.reason}", flush=True)
-    if speed.warning:
+    print(f"speed settings: {settings}", flush=True)
+    if speed.warning and FLAGS.backend == "tensorflow":
         print(f"warning: {speed.warning}", file=sys.stderr)
     try:
         pairs = select_pairs(data_dir, FLAGS.protocol, list_file, FLAGS.exclude_misaligned)
-        model, camera = load_model_weights(checkpoint, camera=FLAGS.camera)
+        model, camera = load_model_weights(checkpoint, camera=FLAGS.camera,
+                                           precision=model_precision)
         predictor = make_predictor(
-            model, precision=speed.precision, jit_compile=speed.jit_compile,
-            tile_size=FLAGS.tile_size or None, tile_overlap=FLAGS.tile_overlap,
+            model, tile_size=FLAGS.tile_size or None, tile_overlap=FLAGS.tile_overlap,
+            **predictor_kwargs,
         )
         evaluate(
             predictor, pairs, RawCache.for_dataset(data_dir, FLAGS.cache_dir), result_dir,
             camera=camera,
             info={"protocol": FLAGS.protocol, "checkpoint": checkpoint, "data_dir": data_dir,
                   "list_file": list_file, "exclude_misaligned": FLAGS.exclude_misaligned,
-                  "precision": speed.precision, "jit_compile": speed.jit_compile,
+                  "backend": FLAGS.backend, "precision": predictor_kwargs["precision"],
+                  "jit_compile": predictor_kwargs.get("jit_compile", False),
                   "tile_size": FLAGS.tile_size or None},
         )
-    except (WeightsError, DatasetError, RawFileError, FileNotFoundError, ValueError) as error:
+    except (WeightsError, DatasetError, RawFileError, FileNotFoundError, ValueError,
+            MissingExtraError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -73,6 +73,8 @@ import tensorflow as tf
 from absl import app, flags
 
 from sid_tf2.atomic import atomic_path
+from sid_tf2.backends import MissingExtraError
+from sid_tf2.backends.flags import define_backend_flags, predictor_options
 from sid_tf2.dng import read_tiff_exposure_time
 from sid_tf2.images import write_image
 from sid_tf2.inference import ALIGNMENT, DEFAULT_TILE_OVERLAP, make_predictor
@@ -418,6 +420,7 @@ def define_flags(flag_values=None):
     flags.DEFINE_bool("orient", True, "Turn outputs upright by the file's orientation tag.",
                       **define)
     define_speed_flags(values)  # --precision, --jit_compile, --faithful
+    define_backend_flags(values)  # --backend, --backend_precision
     flags.DEFINE_integer("tile_size", DEFAULT_TILE_SIZE, "Run the network on overlapping tiles "
                          "of at most this many packed pixels a side (a multiple of 16), fitted to "
                          "the image, to bound memory; 0: whole image.", **define)
@@ -471,13 +474,14 @@ def main(argv, flag_values=None):
 
     try:
         speed = speed_settings_from_flags(values)
+        model_precision, predictor_kwargs, settings = predictor_options(values, speed)
     except ValueError as error:
         _error(str(error))
         return 2
-    if speed.warning:
+    if speed.warning and values.backend == "tensorflow":
         print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)
     try:
-        model, camera = load_model_weights(values.weights, precision=speed.precision)
+        model, camera = load_model_weights(values.weights, precision=model_precision)
     except WeightsError as error:
         _error(f"cannot use --weights: {error}")
         return 2
@@ -486,9 +490,12 @@ def main(argv, flag_values=None):
     except OSError as error:
         _error(f"cannot create --output_dir {values.output_dir}: {error.strerror or error}")
         return 2
-    predictor = make_predictor(model, precision=speed.precision, jit_compile=speed.jit_compile,
-                               tile_size=values.tile_size or None,
-                               tile_overlap=values.tile_overlap)
+    try:
+        predictor = make_predictor(model, tile_size=values.tile_size or None,
+                                   tile_overlap=values.tile_overlap, **predictor_kwargs)
+    except (MissingExtraError, ValueError) as error:
+        _error(str(error))
+        return 2
 
     files, failures = collect_inputs(inputs)
     for path, reason in failures:
@@ -499,7 +506,7 @@ def main(argv, flag_values=None):
         return 1
     print(f"sid-enhance: {len(files)} file(s), {camera} network "
           f"({CAMERA_SENSOR[camera]} sensors) from {values.weights}, "
-          f"ratio {values.ratio}, output in {values.output_dir}; {speed.reason}", flush=True)
+          f"ratio {values.ratio}, output in {values.output_dir}; {settings}", flush=True)
 
     claimed = {}  # output path -> the input that wrote it, so no file overwrites another's
     done, start = 0, time.monotonic()
@@ -559,7 +566,7 @@ def run():
     # absl's --help shows the docstring of __main__ (here the console-script stub) and the key
     # flags of the module named by argv[0]: make both this module's.
     main_module = sys.argv[0]
-    for module in (__name__, define_speed_flags.__module__):
+    for module in (__name__, define_speed_flags.__module__, define_backend_flags.__module__):
         for flag in flags.FLAGS.get_key_flags_for_module(module):
             flags.FLAGS.register_key_flag_for_module(main_module, flag)
     sys.modules["__main__"].__doc__ = __doc__
