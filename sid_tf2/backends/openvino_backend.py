@@ -42,27 +42,45 @@ def to_openvino(model, precision="float32", calibration=None):
 
 class OpenVINORunner:
     """Runs an OpenVINO model (an `openvino.Model`, or a path to an .onnx or .xml file) on the
-    CPU on packed batches, computing in `precision`'s element type (pinned and checked)."""
+    CPU on packed batches, computing in `precision`'s element type (pinned and checked).
+
+    The model is compiled for each input shape it meets (a few: a whole frame, or the tiles'
+    sizes), since a statically shaped network gets OpenVINO's planned memory and fastest
+    kernels, where the dynamic one re-plans on every call.
+    """
+
+    MAX_SHAPES = 4  # compiled shapes kept: tiles come in at most four sizes
 
     def __init__(self, source, precision="float32"):
-        ov = require("openvino", "The OpenVINO backend")
+        self._ov = require("openvino", "The OpenVINO backend")
         if precision not in PRECISIONS:
             raise ValueError(f"unknown OpenVINO precision {precision!r}: expected one of "
                              f"{PRECISIONS}")
-        core = ov.Core()
+        self._core = self._ov.Core()
         if isinstance(source, (str, os.PathLike)):
-            source = core.read_model(os.fspath(source))
-        hint = _HINTS[precision]
-        self._compiled = core.compile_model(source, "CPU", {
-            "INFERENCE_PRECISION_HINT": hint,
-            "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_NUM_THREADS": thread_count(),
-        })
-        used = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
-        if used != hint:
-            raise RuntimeError(f"OpenVINO computes in {used} although {hint} was asked for "
-                               "(this CPU may not support it)")
-        self._request = self._compiled.create_infer_request()
+            source = self._core.read_model(os.fspath(source))
+        self._model = source
+        self._hint = _HINTS[precision]
+        self._requests = {}
+
+    def _request(self, shape):
+        request = self._requests.get(shape)
+        if request is None:
+            if len(self._requests) >= self.MAX_SHAPES:
+                self._requests.pop(next(iter(self._requests)))
+            model = self._model.clone()
+            model.reshape(list(shape))
+            compiled = self._core.compile_model(model, "CPU", {
+                "INFERENCE_PRECISION_HINT": self._hint,
+                "PERFORMANCE_HINT": "LATENCY",
+                "INFERENCE_NUM_THREADS": thread_count(),
+            })
+            used = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+            if used != self._hint:
+                raise RuntimeError(f"OpenVINO computes in {used} although {self._hint} was "
+                                   "asked for (this CPU may not support it)")
+            request = self._requests[shape] = compiled.create_infer_request()
+        return request
 
     def __call__(self, packed):
-        return self._request.infer({0: packed})[0].copy()
+        return self._request(packed.shape).infer({0: packed})[0].copy()
