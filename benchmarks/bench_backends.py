@@ -51,6 +51,12 @@ def parse_config(name):
 
 
 def frame(args):
+    """The input frame; a child process loads the parent's copy, since simulating it has a
+    larger transient memory peak than some configurations' inference."""
+    import numpy as np
+
+    if args.frame:
+        return np.load(args.frame)
     from sid_tf2.backends.calibration import check_input
 
     return check_input("sony", (args.height, args.width))
@@ -115,7 +121,7 @@ def child(args):
 
 def child_argv(args, name):
     argv = [os.path.abspath(__file__), f"--child={name}", f"--height={args.height}",
-            f"--width={args.width}", f"--seed={args.seed}"]
+            f"--width={args.width}", f"--seed={args.seed}", f"--frame={args.frame}"]
     argv += [f"--weights={args.weights}"] if args.weights else []
     argv += [f"--meta={args.meta}"] if args.meta else []
     return argv
@@ -137,6 +143,7 @@ def main():
     parser.add_argument("--reference", default=None, help="Cache of the float32 output (.npy).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--frame", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.small:
         args.height, args.width = SMALL_FRAME
@@ -146,6 +153,7 @@ def main():
     configs = [name.strip() for name in args.configs.split(",") if name.strip()]
     memory = configs if args.memory_configs is None else (
         [] if args.memory_configs == "none" else args.memory_configs.split(","))
+    # Nothing timed (--configs=""): only the memory of --memory_configs is measured.
     for name in configs + memory:
         parse_config(name)
 
@@ -157,7 +165,9 @@ def main():
     packed = frame(args)
     reference = reference_output(args, model, packed)
     work_dir = tempfile.mkdtemp(prefix="sid_bench_backends_")
-    outputs, calls, convert = {}, {}, {}
+    args.frame = os.path.join(work_dir, "frame.npy")
+    np.save(args.frame, packed)
+    outputs, calls, convert, results, quality = {}, {}, {}, {}, {}
     try:
         for name in configs:
             start = time.perf_counter()
@@ -169,23 +179,24 @@ def main():
                 outputs[name] = np.clip(call(packed), 0.0, 1.0)
 
             calls[name] = timed
-        results = common.interleaved(calls, warmup=args.warmup, repeats=args.repeats)
+        if calls:
+            results = common.interleaved(calls, warmup=args.warmup, repeats=args.repeats)
         calls.clear()
         quality = {name: common.psnr(output, reference) for name, output in outputs.items()}
         outputs.clear()
+        memory_results = {}
+        for name in memory:
+            print(f"  peak memory of {name} (own process) ...", flush=True)
+            try:
+                result, peak = common.run_child(child_argv(args, name))
+            except RuntimeError as error:
+                print(f"  {name} failed: {error}", flush=True)
+                continue
+            memory_results[name] = dict(result, peak_rss_mib=peak)
+            print(f"  {name}: peak {peak:.0f} MiB (after conversion, before inference "
+                  f"{result['baseline_rss_mib']:.0f} MiB)", flush=True)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-
-    memory_results = {}
-    for name in memory:
-        print(f"  peak memory of {name} (own process) ...", flush=True)
-        try:
-            result, peak = common.run_child(child_argv(args, name))
-        except RuntimeError as error:
-            print(f"  {name} failed: {error}", flush=True)
-            continue
-        memory_results[name] = dict(result, peak_rss_mib=peak)
-        print(f"  {name}: peak {peak:.0f} MiB", flush=True)
     report(args, info, configs, convert, results, quality, memory_results)
 
 
@@ -196,23 +207,29 @@ def report(args, info, configs, convert, results, quality, memory_results):
           f"{args.repeats} interleaved rounds, medians. PSNR against the Keras float32 "
           "whole-image output, clipped to [0, 1].\n")
     base = results.get("original", {}).get("median")
+    def memory(name):
+        result = memory_results.get(name)
+        return ([f"{result['peak_rss_mib'] / 1024:.2f}", f"{result['baseline_rss_mib'] / 1024:.2f}"]
+                if result else ["-", "-"])
+
+    memory_headers = ["peak GiB (own process)", "of which before inference GiB"]
     rows = []
     for name in configs:
         entry = results[name]
-        memory = memory_results.get(name, {}).get("peak_rss_mib")
         rows.append([name, f"{convert[name]:.1f}", f"{entry['median']:.2f}",
                      common.spread(entry["times"]),
                      f"{base / entry['median']:.2f}x" if base else "-",
                      "identical" if quality[name] == float("inf") else f"{quality[name]:.1f}",
-                     f"{memory / 1024:.2f}" if memory else "-"])
-    print(common.markdown_table(["config", "ready s", "median s", "min-max s",
-                                 "speed vs original", "PSNR dB vs float32",
-                                 "peak GiB (own process)"], rows))
+                     *memory(name)])
+    if rows:
+        print(common.markdown_table(["config", "ready s", "median s", "min-max s",
+                                     "speed vs original", "PSNR dB vs float32",
+                                     *memory_headers], rows))
     extra = [name for name in memory_results if name not in configs]
     if extra:
         print("\nPeak memory only:\n")
-        print(common.markdown_table(["config", "peak GiB (own process)"], [
-            [name, f"{memory_results[name]['peak_rss_mib'] / 1024:.2f}"] for name in extra]))
+        print(common.markdown_table(["config", *memory_headers],
+                                    [[name, *memory(name)] for name in extra]))
 
 
 if __name__ == "__main__":
