@@ -119,6 +119,67 @@ def child(args):
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
+def file_child(args):
+    """A deployment process: only NumPy and one runtime (no TensorFlow, no sid_tf2) run an
+    exported file on the frame; reports its peak memory."""
+    import numpy as np
+
+    sys.modules["tensorflow"] = None  # prove that nothing here needs TensorFlow
+    backend, path = args.file_child.split(":", 1)
+    packed = np.load(args.frame)
+    baseline = common.rss_mib()
+    start = time.perf_counter()
+    if backend == "openvino":
+        import openvino as ov
+
+        core = ov.Core()
+        model = core.read_model(path)
+        model.reshape(list(packed.shape))
+        compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
+                                                     "PERFORMANCE_HINT": "LATENCY"})
+        compiled.create_infer_request().infer({0: packed})
+    elif backend == "onnxruntime":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        session.run(None, {session.get_inputs()[0].name: packed})
+    else:
+        from ai_edge_litert.interpreter import Interpreter
+
+        interpreter = Interpreter(model_path=path, num_threads=os.cpu_count())
+        index = interpreter.get_input_details()[0]["index"]
+        interpreter.resize_tensor_input(index, packed.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(index, packed)
+        interpreter.invoke()
+    common.report_result({"config": args.file_child, "baseline_rss_mib": baseline,
+                          "first_call_s": time.perf_counter() - start})
+
+
+def file_memory(args, model, work_dir):
+    """Peak memory of each --file_configs entry (backend:precision) run from its export."""
+    from weight_converter.export import export
+
+    results = {}
+    for name in args.file_configs.split(","):
+        backend, precision = name.split(":")
+        suffix = ".tflite" if backend == "litert" else ".onnx"
+        path = os.path.join(work_dir, f"{backend}-{precision}{suffix}")
+        quantize = None if precision == "float32" else precision
+        if not os.path.exists(path):
+            export(model, "sony", path, quantize=quantize)
+        argv = [os.path.abspath(__file__), f"--file_child={backend}:{path}",
+                f"--frame={args.frame}"]
+        try:
+            result, peak = common.run_child(argv)
+        except RuntimeError as error:
+            print(f"  {name} from its file failed: {error}", flush=True)
+            continue
+        results[f"{name} (file, runtime alone)"] = dict(result, peak_rss_mib=peak)
+        print(f"  {name} from its file: peak {peak:.0f} MiB", flush=True)
+    return results
+
+
 def child_argv(args, name):
     argv = [os.path.abspath(__file__), f"--child={name}", f"--height={args.height}",
             f"--width={args.width}", f"--seed={args.seed}", f"--frame={args.frame}"]
@@ -144,11 +205,18 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--frame", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--file_child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--file_configs", default="", help="backend:precision entries whose "
+                        "export file is run in a process with only NumPy and that runtime, for "
+                        "its peak memory (what a deployment needs; e.g. openvino:float32).")
     args = parser.parse_args()
     if args.small:
         args.height, args.width = SMALL_FRAME
     if args.child:
         child(args)
+        return
+    if args.file_child:
+        file_child(args)
         return
     configs = [name.strip() for name in args.configs.split(",") if name.strip()]
     memory = configs if args.memory_configs is None else (
@@ -195,6 +263,8 @@ def main():
             memory_results[name] = dict(result, peak_rss_mib=peak)
             print(f"  {name}: peak {peak:.0f} MiB (after conversion, before inference "
                   f"{result['baseline_rss_mib']:.0f} MiB)", flush=True)
+        if args.file_configs:
+            memory_results.update(file_memory(args, model, work_dir))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     report(args, info, configs, convert, results, quality, memory_results)
