@@ -1,7 +1,7 @@
 """OpenVINO: compiling the model for the CPU with a pinned inference precision, and running it.
 
 OpenVINO's CPU plugin chooses its own compute precision unless told: on a CPU with AVX512-BF16
-or AMX it silently runs a float32 model in bfloat16 (about 56 dB against float32 on this
+or AMX it silently runs a float32 model in bfloat16 (about 59 dB against float32 on this
 network, not the float32 the caller asked for). So every compiled model here sets the
 INFERENCE_PRECISION_HINT explicitly and checks that the plugin reports it back.
 
