@@ -187,3 +187,19 @@ def test_existing_export_is_not_overwritten_without_the_flag(tmp_path, sony):
 
 def test_sid_tf2_exposes_make_predictor():
     assert sid_tf2.make_predictor is make_predictor
+
+
+def test_sid_enhance_without_the_runtime_stops_with_one_line(tmp_path, sony, monkeypatch, capsys):
+    from absl import flags
+
+    from sid_tf2 import enhance
+
+    weights = tmp_path / "sony.weights.h5"
+    sony.save_weights(weights)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    values = enhance.define_flags(flags.FlagValues())
+    argv = values(["sid-enhance", "PHOTO.ARW", f"--weights={weights}",
+                   f"--output_dir={tmp_path / 'out'}", "--backend=onnxruntime"])
+    assert enhance.main(argv, values) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and 'pip install "sid-tf2[export]"' in errors[0], errors
