@@ -2,6 +2,16 @@
 
 from setuptools import find_packages, setup
 
+# Deployment: LiteRT and ONNX exports, and the OpenVINO, LiteRT and ONNX Runtime backends
+# (sid_tf2.backends). Checked with TensorFlow 2.21, Keras 3.15, NumPy 2.4, protobuf 7.
+EXPORT = [
+    "ai-edge-litert>=2.0",
+    "onnx>=1.17",
+    "onnxruntime>=1.20",
+    "openvino>=2025.0",
+    "tf2onnx>=1.17",
+]
+
 setup(
     name="sid-tf2",
     version="0.1.0",
@@ -33,9 +43,12 @@ setup(
         "Pillow>=10",
     ],
     extras_require={
-        "test": ["pytest>=8"],
+        # The export runtimes are in the tests' extra too: their round trips are part of CI
+        # (about 120 MB of wheels, installed in seconds).
+        "test": ["pytest>=8", *EXPORT],
         "parity": ["tf-slim==1.1.0"],
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
+        "export": EXPORT,
     },
     entry_points={"console_scripts": ["sid-enhance = sid_tf2.enhance:run"]},
     classifiers=[

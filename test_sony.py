@@ -21,6 +21,8 @@ import sys
 from absl import flags, logging
 
 from sid_tf2 import cli, speed_flags
+from sid_tf2.backends import flags as backend_flags
+from sid_tf2.backends.flags import check_backend_flags, define_backend_flags, predictor_options
 from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -40,6 +42,8 @@ flags.DEFINE_bool("exclude_misaligned", False, "Leave out scenes 10034, 10045 an
                   "authors advise for metrics.")
 define_speed_flags(purpose="evaluate")  # --precision, --jit_compile, --faithful
 flags.adopt_module_key_flags(speed_flags)  # listed by --help
+define_backend_flags()  # --backend, --backend_precision
+flags.adopt_module_key_flags(backend_flags)
 flags.DEFINE_integer("tile_size", 0, "Run in overlapping tiles of this many packed pixels "
                      "(a multiple of 16) to bound memory; 0: whole images.", lower_bound=0)
 flags.DEFINE_integer("tile_overlap", 128, "Packed pixels shared by neighbouring tiles.", lower_bound=0)
@@ -68,6 +72,7 @@ def main(argv):
     cli.load_tensorflow(verbose=FLAGS.verbose)
     from sid_tf2.atomic import WriteError, make_directory
     from sid_tf2.data import DatasetError, RawCache
+    from sid_tf2.backends import MissingExtraError
     from sid_tf2.evaluation import evaluate, select_pairs
     from sid_tf2.inference import make_predictor
     from sid_tf2.raw import RawFileError
@@ -76,23 +81,28 @@ def main(argv):
     data_dir, result_dir, checkpoint, list_file = _defaults()
     try:
         check_speed_flags()
+        check_backend_flags(FLAGS)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from sid_tf2.hardware import apply_math_settings, runtime_report
+    from sid_tf2.hardware import SpeedSettings, apply_math_settings, runtime_report
 
     try:
         pairs = select_pairs(data_dir, FLAGS.protocol, list_file, FLAGS.exclude_misaligned)
         model, camera = load_model_weights(checkpoint, camera=FLAGS.camera)
-        speed = speed_settings_from_flags(purpose="evaluate", model=model, camera=camera,
-                                          restart=True)
-        apply_math_settings(speed)
-        print(f"speed settings: {speed.reason}", flush=True)
-        if speed.warning:
-            print(f"warning: {speed.warning}", file=sys.stderr)
+        if FLAGS.backend == "tensorflow":
+            speed = speed_settings_from_flags(purpose="evaluate", model=model, camera=camera,
+                                              restart=True)
+            apply_math_settings(speed)
+            if speed.warning:
+                print(f"warning: {speed.warning}", file=sys.stderr)
+        else:  # what the metrics file reports of another runtime
+            speed = SpeedSettings(FLAGS.backend_precision, False, tensor_float_32=False)
+        predictor_kwargs, description = predictor_options(FLAGS, speed)
+        print(f"speed settings: {description}", flush=True)
         predictor = make_predictor(
-            model, settings=speed, tile_size=FLAGS.tile_size or None,
-            tile_overlap=FLAGS.tile_overlap,
+            model, tile_size=FLAGS.tile_size or None, tile_overlap=FLAGS.tile_overlap,
+            **predictor_kwargs,
         )
         make_directory(os.path.join(result_dir, "final"))  # an unwritable place: one line, up front
         evaluate(
@@ -100,9 +110,11 @@ def main(argv):
             camera=camera,
             info={"protocol": FLAGS.protocol, "checkpoint": checkpoint, "data_dir": data_dir,
                   "list_file": list_file, "exclude_misaligned": FLAGS.exclude_misaligned,
-                  **runtime_report(speed), "tile_size": FLAGS.tile_size or None},
+                  **runtime_report(speed), "backend": FLAGS.backend,
+                  "tile_size": FLAGS.tile_size or None},
         )
-    except (WeightsError, DatasetError, RawFileError, WriteError, FileNotFoundError, ValueError) as error:
+    except (WeightsError, DatasetError, RawFileError, WriteError, FileNotFoundError, ValueError,
+            MissingExtraError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

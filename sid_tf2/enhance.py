@@ -87,6 +87,8 @@ from absl import flags
 
 from sid_tf2 import __version__, cli, tiff
 from sid_tf2.atomic import WriteError, make_directory
+from sid_tf2.backends import MissingExtraError
+from sid_tf2.backends.flags import check_backend_flags, define_backend_flags, predictor_options
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.dng import read_tiff_exposure_time
 from sid_tf2.exif import exif_blob, orientation_of_flip, read_photo_metadata
@@ -506,6 +508,7 @@ def define_flags(flag_values=None):
     flags.DEFINE_bool("orient", True, "Turn outputs upright by the file's orientation tag.",
                       **define)
     define_speed_flags(values, purpose="enhance")  # --precision, --jit_compile, --faithful
+    define_backend_flags(values)  # --backend, --backend_precision
     flags.DEFINE_integer("tile_size", DEFAULT_TILE_SIZE, "Run the network on overlapping tiles "
                          "of at most this many packed pixels a side (a multiple of 16), fitted to "
                          "the image, to bound memory; 0: whole image.", **define)
@@ -570,6 +573,7 @@ def main(argv, flag_values=None):
 
     try:
         check_speed_flags(values)
+        check_backend_flags(values)
     except ValueError as error:
         _error(str(error))
         return 2
@@ -578,11 +582,14 @@ def main(argv, flag_values=None):
     except WeightsError as error:
         _error(f"cannot use --weights: {error}")
         return 2
-    speed = speed_settings_from_flags(values, purpose="enhance", model=model, camera=camera,
-                                      restart=True)
-    apply_math_settings(speed)
-    if speed.warning:
-        print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)
+    speed = None
+    if values.backend == "tensorflow":
+        speed = speed_settings_from_flags(values, purpose="enhance", model=model, camera=camera,
+                                          restart=True)
+        apply_math_settings(speed)
+        if speed.warning:
+            print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)
+    predictor_kwargs, description = predictor_options(values, speed)
     created = not os.path.isdir(values.output_dir)
     try:
         make_directory(values.output_dir)
@@ -590,10 +597,14 @@ def main(argv, flag_values=None):
         reason = error if isinstance(error, WriteError) else f"{values.output_dir}: {error.strerror or error}"
         _error(f"cannot create --output_dir: {reason}")
         return 2
-    predictor = make_predictor(model, settings=speed, tile_size=values.tile_size or None,
-                               tile_overlap=values.tile_overlap)
     try:
-        return _enhance_all(inputs, values, ratio, predictor, camera, speed)
+        predictor = make_predictor(model, tile_size=values.tile_size or None,
+                                   tile_overlap=values.tile_overlap, **predictor_kwargs)
+    except (MissingExtraError, ValueError) as error:
+        _error(str(error))
+        return 2
+    try:
+        return _enhance_all(inputs, values, ratio, predictor, camera, description)
     except WriteError as error:
         _error(str(error))
         return 1
@@ -602,7 +613,7 @@ def main(argv, flag_values=None):
             os.rmdir(values.output_dir)  # nothing was written: leave no empty folder behind
 
 
-def _enhance_all(inputs, values, ratio, predictor, camera, speed):
+def _enhance_all(inputs, values, ratio, predictor, camera, description):
     """Enhance every input file; return the exit status. A `WriteError` stops the run."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel  (loaded by main already)
 
@@ -616,7 +627,7 @@ def _enhance_all(inputs, values, ratio, predictor, camera, speed):
     print(f"sid-enhance: {len(files)} file(s), {camera} network "
           f"({CAMERA_SENSOR[camera]} sensors) from {values.weights}, "
           f"ratio {values.ratio}, output in {os.path.join(values.output_dir, '')}; "
-          f"{speed.reason}", flush=True)
+          f"{description}", flush=True)
 
     claimed = {}  # output path -> the input that wrote it, so no file overwrites another's
     skipped = []  # inputs whose outputs existed before this run
@@ -745,7 +756,7 @@ def run():
     # absl's --help shows the docstring of __main__ (here the console-script stub) and the key
     # flags of the module named by argv[0]: make both this module's.
     main_module = sys.argv[0]
-    for module in (__name__, define_speed_flags.__module__):
+    for module in (__name__, define_speed_flags.__module__, define_backend_flags.__module__):
         for flag in flags.FLAGS.get_key_flags_for_module(module):
             flags.FLAGS.register_key_flag_for_module(main_module, flag)
     sys.modules["__main__"].__doc__ = __doc__

@@ -7,11 +7,15 @@ little as possible is computed twice, and blends them with linear ramps across t
 origins are multiples of 16, the network's total down-sampling, so every tile sees the same
 pooling grid as the whole image and differs from it only through the missing context at its
 edges, which the overlap hides.
+
+The network itself runs in TensorFlow or in a deployment runtime (OpenVINO, LiteRT, ONNX
+Runtime; `sid_tf2.backends`); tiling is the same for all of them.
 """
 
 import numpy as np
 import tensorflow as tf
 
+from sid_tf2.backends import check_backend, make_runner
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.hardware import SpeedSettings
 from sid_tf2.model import Variant, build_unet, get_camera, model_variant
@@ -110,35 +114,39 @@ def _weight_sum(axis_weights, length):
     return total
 
 
-class Predictor:
-    """Callable: packed float32 [N, H, W, C] -> float32 output [N, bH, bW, 3]."""
+def _check_tiles(tile_size, tile_overlap):
+    if tile_size is not None:
+        if tile_size % ALIGNMENT or tile_size <= 0:
+            raise ValueError(f"tile_size must be a positive multiple of {ALIGNMENT}, got {tile_size}.")
+        if not 0 <= 2 * tile_overlap <= tile_size or tile_overlap % ALIGNMENT:
+            raise ValueError(
+                f"tile_overlap must be a multiple of {ALIGNMENT} of at most half tile_size "
+                f"({tile_size}), got {tile_overlap}."
+            )
 
-    def __init__(self, model, settings, *, tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP):
-        self.settings = settings
-        self.model = _with_variant(model, settings.variant)
-        self.block = get_camera(_model_camera(self.model)).block_size
+
+class Predictor:
+    """Callable: packed float32 [N, H, W, C] -> float32 output [N, bH, bW, 3].
+
+    `run` computes the network on one packed batch (any backend); the predictor adds tiling.
+    `settings`: the TensorFlow backend's `SpeedSettings` (None for the other runtimes).
+    """
+
+    def __init__(self, run, *, block, tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP,
+                 settings=None):
+        self._run = run
+        self.block = block
         self.tile_size = tile_size
         self.tile_overlap = tile_overlap
-        if tile_size is not None:
-            if tile_size % ALIGNMENT or tile_size <= 0:
-                raise ValueError(f"tile_size must be a positive multiple of {ALIGNMENT}, got {tile_size}.")
-            if not 0 <= 2 * tile_overlap <= tile_size or tile_overlap % ALIGNMENT:
-                raise ValueError(
-                    f"tile_overlap must be a multiple of {ALIGNMENT} of at most half tile_size "
-                    f"({tile_size}), got {tile_overlap}."
-                )
-        signature = [tf.TensorSpec([None, None, None, self.model.input_shape[-1]], tf.float32)]
-        self._run = tf.function(
-            lambda x: self.model(x, training=False), input_signature=signature,
-            jit_compile=settings.jit_compile,
-        )
+        self.settings = settings
+        _check_tiles(tile_size, tile_overlap)
 
     def __call__(self, packed):
         packed = np.asarray(packed, np.float32)
         if packed.ndim != 4:
             raise ValueError(f"expected a packed batch [N, H, W, C], got shape {packed.shape}.")
         if self.tile_size is None or max(packed.shape[1:3]) < self.tile_size + ALIGNMENT:
-            return self._run(packed).numpy()
+            return np.asarray(self._run(packed), np.float32)
         return self._tiled(packed)
 
     def _tiled(self, packed):
@@ -150,7 +158,8 @@ class Predictor:
         for (y0, y1), (oy0, oy1, wy) in rows:
             for (x0, x1), (ox0, ox1, wx) in cols:
                 weight = (wy[:, None] * wx[None, :])[None, :, :, None]
-                result = self._run(packed[:, y0:y1, x0:x1]).numpy()
+                result = np.asarray(self._run(np.ascontiguousarray(packed[:, y0:y1, x0:x1])),
+                                    np.float32)
                 output[:, oy0:oy1, ox0:ox1] += result * weight
         # The tiles form a grid, so the weights' sum is separable: normalise by its row and
         # column factors in place (they are 1 up to rounding) instead of a full-size total.
@@ -159,33 +168,60 @@ class Predictor:
         return output
 
 
-def make_predictor(model, *, purpose=None, precision=None, jit_compile=None, settings=None,
-                   tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP, low_precision_from=1,
-                   winograd_levels=()):
+def _tensorflow_run(model, settings):
+    """The model (as `settings` ask) as a traced function from a NumPy batch to a NumPy output."""
+    model = _with_variant(model, settings.variant)
+    signature = [tf.TensorSpec([None, None, None, model.input_shape[-1]], tf.float32)]
+    function = tf.function(lambda x: model(x, training=False), input_signature=signature,
+                           jit_compile=settings.jit_compile)
+    return lambda packed: function(packed).numpy()
+
+
+def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None, jit_compile=None,
+                   settings=None, tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP,
+                   low_precision_from=1, winograd_levels=(), calibration=None):
     """A callable from a packed float32 `[N, H, W, C]` array to the float32 output image.
 
     Args:
       model: a `build_unet` model (any variant; its weights are used).
-      purpose: "evaluate" or "enhance": the settings measured fastest on this machine that meet
-        the purpose's accuracy floor (`sid_tf2.tuning`; tuned once per machine and cached).
-        Explicit `precision` or `jit_compile` override it.
-      precision: "float32" (the default without a purpose), "mixed_bfloat16" or "mixed_float16".
-      jit_compile: compile with XLA (one compilation per input size); default off.
-      settings: a complete `sid_tf2.hardware.SpeedSettings`, instead of the arguments above.
+      backend: "tensorflow", or a deployment runtime ("openvino", "litert", "onnxruntime":
+        the model is converted for it in memory; see `sid_tf2.backends`, which needs the
+        `export` extra).
+      purpose: TensorFlow only: "evaluate" or "enhance", the settings measured fastest on this
+        machine that meet the purpose's accuracy floor (`sid_tf2.tuning`; tuned once per
+        machine and cached). Explicit `precision` or `jit_compile` override it.
+      precision: what the backend computes in (`sid_tf2.backends.BACKEND_PRECISIONS`):
+        "float32" (the default without a purpose) everywhere; TensorFlow also
+        "mixed_bfloat16" or "mixed_float16"; the others their own reduced precisions, e.g. "int8".
+      jit_compile: compile with XLA (one compilation per input size); TensorFlow only.
+      settings: a complete `sid_tf2.hardware.SpeedSettings` (TensorFlow), instead of `purpose`,
+        `precision`, `jit_compile`, `low_precision_from` and `winograd_levels`.
       tile_size: None for whole-image inference, else the largest tile side in packed pixels
         (a multiple of 16): a memory budget. Tiles are fitted to the image (`tile_spans`).
       tile_overlap: packed pixels at least shared by neighbouring tiles and blended linearly
         (a multiple of 16, at most half of tile_size).
       low_precision_from, winograd_levels: the model variant (`sid_tf2.model.build_unet`).
+      calibration: packed [H, W, C] patches for int8 precisions (default: simulated ones).
     """
+    block = get_camera(_model_camera(model)).block_size
+    _check_tiles(tile_size, tile_overlap)  # before a conversion that may take seconds
+    if backend != "tensorflow":
+        precision = precision or "float32"
+        check_backend(backend, precision)
+        if jit_compile or settings is not None or purpose is not None:
+            raise ValueError(f"jit_compile, settings and purpose are TensorFlow's; the {backend} "
+                             "backend compiles by itself")
+        run = make_runner(_with_variant(model, Variant()), backend, precision, calibration)
+        return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap)
     if settings is None:
         if purpose is not None and precision is None and jit_compile is None:
             from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel
 
             settings = tuning.tuned_settings(purpose, model=model)
         else:
+            check_backend(backend, precision or "float32")
             settings = SpeedSettings(precision or "float32", bool(jit_compile), "as asked",
                                      low_precision_from=low_precision_from,
                                      winograd_levels=tuple(winograd_levels))
-    Variant(settings.precision, settings.low_precision_from, tuple(settings.winograd_levels))
-    return Predictor(model, settings, tile_size=tile_size, tile_overlap=tile_overlap)
+    return Predictor(_tensorflow_run(model, settings), block=block, tile_size=tile_size,
+                     tile_overlap=tile_overlap, settings=settings)

@@ -239,7 +239,7 @@ def measure_inference(purpose, settings, model, *, shape=INFERENCE_INPUT, budget
                       reference=None):
     """Time each candidate's predictor on one fixed input, interleaved; PSNR against
     `reference` (default: the first candidate's output). Returns (measurements, reference)."""
-    from sid_tf2.inference import Predictor  # pylint: disable=import-outside-toplevel
+    from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel
 
     packed = reference_input(*shape, model.input_shape[-1])
     started = time.monotonic()
@@ -249,7 +249,7 @@ def measure_inference(purpose, settings, model, *, shape=INFERENCE_INPUT, budget
             measurements.append(Measurement(candidate.name, note="not measured (time budget)"))
             continue
         try:
-            predictor = Predictor(model, candidate)
+            predictor = make_predictor(model, settings=candidate)
             hardware.apply_math_settings(candidate)  # TF32 on GPUs is process-wide
             output = predictor(packed)  # traces (and compiles with XLA)
         except Exception as error:  # pylint: disable=broad-except  (a candidate the platform lacks)

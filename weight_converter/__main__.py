@@ -1,11 +1,16 @@
-"""Convert a TF1 SID checkpoint into Keras weights, a whole Keras model, or a SavedModel.
+"""Convert a TF1 SID checkpoint into Keras weights, a whole Keras model, or a SavedModel;
+or export any SID weights to LiteRT (.tflite) or ONNX (.onnx).
 
   python -m weight_converter --checkpoint=checkpoint/Sony/ --output=sony.weights.h5
   python -m weight_converter --checkpoint=checkpoint/Sony/model.ckpt --output=sony.keras
   python -m weight_converter --checkpoint=checkpoint/Fuji/ --output=fuji_savedmodel/
+  python -m weight_converter --checkpoint=result_Sony/ --output=sony.tflite --input_size=512,512
+  python -m weight_converter --checkpoint=sony.weights.h5 --output=sony_int8.onnx --quantize=int8
 
-The camera is detected from the tensor shapes unless --camera is given. Nothing is left at
---output when the conversion fails.
+The camera is detected from the tensor shapes unless --camera is given. For .tflite and .onnx,
+--checkpoint may be anything sid-enhance takes (a TF1 checkpoint, .weights.h5, .keras or a
+training result_dir); the export is run in its own runtime and compared with the Keras model
+(PSNR printed), and kept only if it agrees. Nothing is left at --output when anything fails.
 """
 
 import sys
@@ -21,6 +26,13 @@ flags.DEFINE_string(
 )
 flags.DEFINE_enum("camera", None, ["sony", "fuji"], "Expected camera; detected when omitted.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output.")
+flags.DEFINE_list("input_size", None, "H,W: fix the packed input size of a .tflite/.onnx export "
+                  "(default: dynamic sizes).")
+flags.DEFINE_enum("quantize", None, ["float16", "dynamic_int8", "int8"], "Quantise a .tflite "
+                  "export (float16 weights, int8 weights, or calibrated int8 throughout) or an "
+                  ".onnx export (int8).")
+flags.DEFINE_string("calibration_dir", None, "Raw files to calibrate int8 on and to check the "
+                    "export with (default: the low-light simulator's patches; Sony only).")
 flags.mark_flags_as_required(["checkpoint", "output"])
 cli.define_verbose_flag()
 
@@ -32,7 +44,14 @@ def main(argv):
     # Imported here so that --help answers without loading TensorFlow.
     from sid_tf2.atomic import WriteError
     from weight_converter.convert import ConversionError, convert
+    from weight_converter.export import export_format
 
+    if export_format(FLAGS.output):
+        return _export()
+    if FLAGS.input_size or FLAGS.quantize or FLAGS.calibration_dir:
+        print("error: --input_size, --quantize and --calibration_dir apply to .tflite and .onnx "
+              "outputs only", file=sys.stderr)
+        return 2
     try:
         summary, kind = convert(
             FLAGS.checkpoint, FLAGS.output, camera=FLAGS.camera, overwrite=FLAGS.overwrite
@@ -42,6 +61,39 @@ def main(argv):
         return 1
     print(f"converted {summary.describe()}")
     print(f"wrote {kind}: {FLAGS.output}")
+    return 0
+
+
+def _input_size():
+    """--input_size as (H, W), or None; raises ValueError for anything but two positive ints."""
+    if not FLAGS.input_size:
+        return None
+    try:
+        size = tuple(int(value) for value in FLAGS.input_size)
+    except ValueError:
+        size = ()
+    if len(size) != 2 or min(size) < 1:
+        raise ValueError(f"--input_size must be H,W (two positive integers), got "
+                         f"{','.join(FLAGS.input_size)}")
+    return size
+
+
+def _export():
+    from sid_tf2.backends import MissingExtraError
+    from sid_tf2.weights import WeightsError, load_model_weights
+    from weight_converter.export import ExportError, export
+
+    try:
+        input_size = _input_size()
+        model, camera = load_model_weights(FLAGS.checkpoint, camera=FLAGS.camera)
+        report = export(model, camera, FLAGS.output, input_size=input_size,
+                        quantize=FLAGS.quantize, calibration_dir=FLAGS.calibration_dir,
+                        overwrite=FLAGS.overwrite)
+    except (WeightsError, ExportError, MissingExtraError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"exported the {camera} network from {FLAGS.checkpoint}")
+    print(f"wrote {report.describe()}: {FLAGS.output}")
     return 0
 
 

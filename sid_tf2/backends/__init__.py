@@ -1,0 +1,71 @@
+"""Inference runtimes behind `sid_tf2.inference.make_predictor`: TensorFlow itself, OpenVINO,
+LiteRT and ONNX Runtime, each in the precisions it can compute.
+
+`make_runner(model, backend, precision)` turns a Keras model into a callable from a packed
+float32 batch [N, H, W, C] to the float32 output image, converted in memory for that runtime;
+`sid_tf2.inference` adds tiling on top, the same for every backend. The runtimes other than
+TensorFlow are optional (setup.py extra `export`) and imported only here, when asked for.
+
+Precisions by backend (`BACKEND_PRECISIONS`):
+  tensorflow   float32, mixed_bfloat16, mixed_float16 (the training policies)
+  openvino     float32, bfloat16 (pinned by OpenVINO's precision hint), int8 (calibrated QDQ)
+  litert       float32, float16 (float16 weights), dynamic_int8, int8 (calibrated)
+  onnxruntime  float32, int8 (calibrated QDQ)
+"""
+
+from sid_tf2.backends.optional import EXTRA, MissingExtraError
+from sid_tf2.model import PRECISIONS as TENSORFLOW_PRECISIONS
+
+BACKENDS = ("tensorflow", "openvino", "litert", "onnxruntime")
+BACKEND_PRECISIONS = {
+    "tensorflow": TENSORFLOW_PRECISIONS,
+    "openvino": ("float32", "bfloat16", "int8"),
+    "litert": ("float32", "float16", "dynamic_int8", "int8"),
+    "onnxruntime": ("float32", "int8"),
+}
+CALIBRATED = ("int8",)  # precisions whose conversion needs calibration inputs
+
+__all__ = ["BACKENDS", "BACKEND_PRECISIONS", "EXTRA", "MissingExtraError", "check_backend",
+           "make_runner"]
+
+
+def check_backend(backend, precision):
+    """Raise ValueError unless `backend` exists and computes in `precision`."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: expected one of {BACKENDS}")
+    if precision not in BACKEND_PRECISIONS[backend]:
+        raise ValueError(f"the {backend} backend computes in {BACKEND_PRECISIONS[backend]}, "
+                         f"not {precision!r}")
+
+
+def make_runner(model, backend, precision="float32", calibration=None):
+    """A callable packed float32 [N, H, W, C] -> float32 output, for a non-TensorFlow backend.
+
+    Args:
+      model: a float32 `build_unet` model (its weights are converted).
+      backend: "openvino", "litert" or "onnxruntime".
+      precision: one of BACKEND_PRECISIONS[backend].
+      calibration: packed [H, W, C] patches for int8; None: patches from the low-light
+        simulator (Sony only; see `sid_tf2.backends.calibration`).
+    """
+    check_backend(backend, precision)
+    if backend == "tensorflow":
+        raise ValueError("the tensorflow backend runs in sid_tf2.inference.make_predictor")
+    if precision in CALIBRATED and calibration is None:
+        from sid_tf2.backends.calibration import calibration_patches
+        from sid_tf2.weights import model_camera_name
+
+        calibration = calibration_patches(model_camera_name(model))
+    if backend == "openvino":
+        from sid_tf2.backends.openvino_backend import OpenVINORunner, to_openvino
+
+        return OpenVINORunner(to_openvino(model, precision, calibration), precision)
+    if backend == "litert":
+        from sid_tf2.backends.litert_backend import LiteRTRunner, to_tflite
+
+        quantize = None if precision == "float32" else precision
+        return LiteRTRunner(to_tflite(model, quantize=quantize, calibration=calibration))
+    from sid_tf2.backends.onnx_backend import OnnxRuntimeRunner, to_onnx
+
+    quantize = None if precision == "float32" else precision
+    return OnnxRuntimeRunner(to_onnx(model, quantize=quantize, calibration=calibration))

@@ -1,0 +1,118 @@
+"""Exports for other runtimes: a .tflite file (LiteRT, e.g. on a phone) or an .onnx file (ONNX
+Runtime, OpenVINO and most others), each checked in its own runtime before it is kept.
+
+The export is written under a temporary name beside the output, run in its runtime on a check
+input the calibration did not see, and compared with the Keras float32 model. Only an export
+that agrees (`FLOORS`) is renamed into place; otherwise nothing is left at the output. The
+floors are there to catch a broken conversion, not to grade quantisation: float32 must agree to
+100 dB (conversion only reorders float arithmetic: 130-160 dB here), float16 weights to 60 dB,
+int8 to 30 dB (a working int8 export of a trained SID network gives about 40-55 dB; a broken
+one, e.g. activation ranges from the wrong data, 10-20 dB).
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+
+from sid_tf2.atomic import atomic_path
+from sid_tf2.backends.calibration import calibration_patches, check_input
+from sid_tf2.backends.common import agreement_psnr
+
+FORMATS = {".tflite": "litert", ".onnx": "onnx"}
+QUANTIZATIONS = {"litert": ("float16", "dynamic_int8", "int8"), "onnx": ("int8",)}
+FLOORS = {None: 100.0, "float16": 60.0, "dynamic_int8": 30.0, "int8": 30.0}
+DEFAULT_CHECK_SIZE = (212, 300)  # not multiples of 16: dynamic exports must crop as TF does
+
+
+class ExportError(ValueError):
+    """The export cannot be made, or disagrees with the Keras model; nothing was written."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportReport:
+    """What was written and how well it agrees with the Keras float32 model."""
+
+    path: str
+    runtime: str
+    quantize: str | None
+    input_shape: tuple
+    psnr: float
+    floor: float
+    size_bytes: int
+
+    def describe(self):
+        precision = self.quantize or "float32"
+        return (f"{self.runtime} {precision} export, input {list(self.input_shape)}: "
+                f"{self.psnr:.1f} dB against the Keras float32 model (floor {self.floor:.0f} dB) "
+                f"on a check input, {self.size_bytes / 2**20:.1f} MiB")
+
+
+def export_format(output):
+    """"litert" or "onnx" for an output name ending in .tflite or .onnx, else None."""
+    return FORMATS.get(os.path.splitext(output)[1].lower())
+
+
+def _convert(model, runtime, input_size, quantize, calibration):
+    if runtime == "litert":
+        from sid_tf2.backends.litert_backend import to_tflite
+
+        return to_tflite(model, input_size, quantize, calibration)
+    from sid_tf2.backends.onnx_backend import to_onnx
+
+    return to_onnx(model, input_size, quantize, calibration)
+
+
+def _runner(runtime, path):
+    if runtime == "litert":
+        from sid_tf2.backends.litert_backend import LiteRTRunner
+
+        return LiteRTRunner(path)
+    from sid_tf2.backends.onnx_backend import OnnxRuntimeRunner
+
+    return OnnxRuntimeRunner(path)
+
+
+def export(model, camera, output, *, input_size=None, quantize=None, calibration_dir=None,
+           overwrite=False):
+    """Write `model` to `output` (.tflite or .onnx) if its runtime agrees with Keras.
+
+    Args:
+      model: a float32 `build_unet` model; camera: its camera ("sony" or "fuji").
+      input_size: (H, W) packed input size to fix, or None for dynamic sizes.
+      quantize: None (float32) or one of QUANTIZATIONS[runtime].
+      calibration_dir: raw files for int8 calibration and the check input; None: the
+        low-light simulator (Sony only).
+
+    Returns an ExportReport; raises ExportError (nothing written) when the export is refused.
+    """
+    runtime = export_format(output)
+    if runtime is None:
+        raise ExportError(f"{output}: not an export name (expected {' or '.join(FORMATS)})")
+    if quantize is not None and quantize not in QUANTIZATIONS[runtime]:
+        raise ExportError(f"{output}: {runtime} exports quantise to "
+                          f"{', '.join(QUANTIZATIONS[runtime])}, not {quantize}")
+    if os.path.exists(output) and not overwrite:
+        raise ExportError(f"{output}: already exists (pass --overwrite to replace it).")
+    try:
+        calibration = (calibration_patches(camera, calibration_dir)
+                       if quantize == "int8" else None)
+        check = check_input(camera, input_size or DEFAULT_CHECK_SIZE, calibration_dir)
+    except ValueError as error:
+        raise ExportError(f"{output}: {error}") from None
+    content = _convert(model, runtime, input_size, quantize, calibration)
+    reference = model(check, training=False).numpy()
+    with atomic_path(output) as temporary:
+        with open(temporary, "xb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        result = _runner(runtime, temporary)(check)
+        psnr = agreement_psnr(result, reference)
+        floor = FLOORS[quantize]
+        if not np.isfinite(result).all() or psnr < floor:
+            raise ExportError(
+                f"{output}: not written: in its runtime the export reaches {psnr:.1f} dB against "
+                f"the Keras float32 model on a check input, below the {floor:.0f} dB floor for "
+                f"{quantize or 'float32'}")
+    return ExportReport(output, runtime, quantize, check.shape, psnr, floor, len(content))
