@@ -129,7 +129,8 @@ class Predictor:
     """Callable: packed float32 [N, H, W, C] -> float32 output [N, bH, bW, 3].
 
     `run` computes the network on one packed batch (any backend); the predictor adds tiling.
-    `settings`: the TensorFlow backend's `SpeedSettings` (None for the other runtimes).
+    `settings`: the TensorFlow backend's `SpeedSettings`, and `model` the Keras model it runs
+    (None for the other runtimes).
     """
 
     def __init__(self, run, *, block, tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP,
@@ -139,6 +140,7 @@ class Predictor:
         self.tile_size = tile_size
         self.tile_overlap = tile_overlap
         self.settings = settings
+        self.model = None
         _check_tiles(tile_size, tile_overlap)
 
     def __call__(self, packed):
@@ -169,12 +171,13 @@ class Predictor:
 
 
 def _tensorflow_run(model, settings):
-    """The model (as `settings` ask) as a traced function from a NumPy batch to a NumPy output."""
+    """(traced function from a NumPy batch to a NumPy output, the model it runs): the model as
+    `settings` ask (a copy in another variant when needed)."""
     model = _with_variant(model, settings.variant)
     signature = [tf.TensorSpec([None, None, None, model.input_shape[-1]], tf.float32)]
     function = tf.function(lambda x: model(x, training=False), input_signature=signature,
                            jit_compile=settings.jit_compile)
-    return lambda packed: function(packed).numpy()
+    return (lambda packed: function(packed).numpy()), model
 
 
 def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None, jit_compile=None,
@@ -223,5 +226,8 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
             settings = SpeedSettings(precision or "float32", bool(jit_compile), "as asked",
                                      low_precision_from=low_precision_from,
                                      winograd_levels=tuple(winograd_levels))
-    return Predictor(_tensorflow_run(model, settings), block=block, tile_size=tile_size,
-                     tile_overlap=tile_overlap, settings=settings)
+    run, variant_model = _tensorflow_run(model, settings)
+    predictor = Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap,
+                          settings=settings)
+    predictor.model = variant_model  # what TensorFlow runs: the caller's model or a variant copy
+    return predictor

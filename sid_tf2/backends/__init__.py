@@ -14,7 +14,7 @@ Precisions by backend (`BACKEND_PRECISIONS`):
 """
 
 from sid_tf2.backends.optional import EXTRA, MissingExtraError
-from sid_tf2.model import PRECISIONS as TENSORFLOW_PRECISIONS
+from sid_tf2.constants import PRECISIONS as TENSORFLOW_PRECISIONS
 
 BACKENDS = ("tensorflow", "openvino", "litert", "onnxruntime")
 BACKEND_PRECISIONS = {
