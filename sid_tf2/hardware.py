@@ -75,10 +75,14 @@ class SpeedSettings:
     low_precision_from: int = 1  # levels above this one compute in float32 (sid_tf2.model.Variant)
     winograd_levels: tuple = ()  # levels whose 3x3 convolutions run as Winograd F(4x4, 3x3)
     onednn: object = None  # True/False: needs TensorFlow's oneDNN on/off (a process setting)
+    backend: str = "tensorflow"  # or a deployment runtime (sid_tf2.backends), in its precision
 
     @property
     def name(self):
-        """A short label: float32+xla+winograd3-5, mixed_bfloat16@3, float32+onednn_off, ..."""
+        """A short label: float32+xla+winograd3-5, mixed_bfloat16@3, float32+onednn_off,
+        openvino:bfloat16, ..."""
+        if self.backend != "tensorflow":
+            return f"{self.backend}:{self.precision}"
         text = self.precision + ("@%d" % self.low_precision_from if self.low_precision_from > 1 else "")
         if self.jit_compile:
             text += "+xla"
@@ -91,6 +95,9 @@ class SpeedSettings:
     @classmethod
     def from_name(cls, name, reason="as asked"):
         """The settings of a `name` label (float32+xla+winograd3-5, mixed_bfloat16@3, ...)."""
+        backend, separator, precision = name.partition(":")
+        if separator:  # another runtime, e.g. openvino:bfloat16
+            return cls(precision, False, reason, tensor_float_32=False, backend=backend)
         match = _NAME.fullmatch(name)
         if not match:
             raise ValueError(f"{name!r} is not <precision>[@level][+xla][+winogradA-B], precision "

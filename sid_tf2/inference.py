@@ -197,8 +197,9 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
         "float32" (the default without a purpose) everywhere; TensorFlow also
         "mixed_bfloat16" or "mixed_float16"; the others their own reduced precisions, e.g. "int8".
       jit_compile: compile with XLA (one compilation per input size); TensorFlow only.
-      settings: a complete `sid_tf2.hardware.SpeedSettings` (TensorFlow), instead of `purpose`,
-        `precision`, `jit_compile`, `low_precision_from` and `winograd_levels`.
+      settings: a complete `sid_tf2.hardware.SpeedSettings`, instead of `backend`, `purpose`,
+        `precision`, `jit_compile`, `low_precision_from` and `winograd_levels` (its `backend`
+        may be another runtime, as the tuner chooses for enhancing).
       tile_size: None for whole-image inference, else the largest tile side in packed pixels
         (a multiple of 16): a memory budget. Tiles are fitted to the image (`tile_spans`).
       tile_overlap: packed pixels at least shared by neighbouring tiles and blended linearly
@@ -208,6 +209,8 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
     """
     block = get_camera(_model_camera(model)).block_size
     _check_tiles(tile_size, tile_overlap)  # before a conversion that may take seconds
+    if settings is not None and settings.backend != "tensorflow":  # e.g. tuned: another runtime
+        backend, precision, settings = settings.backend, settings.precision, None
     if backend != "tensorflow":
         precision = precision or "float32"
         check_backend(backend, precision)

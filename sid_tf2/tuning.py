@@ -58,6 +58,10 @@ CACHE_FILE = "tuning.json"
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 USER_ONEDNN_ENV = "SID_TF2_USER_ONEDNN"  # set on a restart: the user's own TF_ENABLE_ONEDNN_OPTS
 CHILD_SHARE = 0.4  # of the budget, for the other oneDNN state's child process
+# Deployment runtimes worth timing for enhancing, and in what (sid_tf2.backends): OpenVINO is
+# the fastest of them in float32 and bfloat16 (benchmarks/RESULTS.md, section 4); their int8
+# stays near 42 dB, below the enhance floor.
+BACKEND_CANDIDATES = {"openvino": ("float32", "bfloat16")}
 
 
 @dataclasses.dataclass
@@ -83,10 +87,18 @@ def _s(precision, jit, *, low=1, winograd=(), tf32=True):
                          winograd_levels=tuple(winograd))
 
 
-def candidates(purpose, machine):
+def installed_backends():
+    """The deployment runtimes (sid_tf2.backends) whose package is installed here."""
+    import importlib.util  # pylint: disable=import-outside-toplevel
+
+    return tuple(name for name in BACKEND_CANDIDATES if importlib.util.find_spec(name) is not None)
+
+
+def candidates(purpose, machine, backends=None):
     """The settings worth timing for `purpose` on `machine` (a `hardware.Hardware`); the first
     is the original's computation, the reference of the accuracy floors. Those without XLA come
-    first: they cost no compilation, so a tight time budget still measures them."""
+    first: they cost no compilation, so a tight time budget still measures them; deployment
+    runtimes (`backends`, default: those installed) come last, for enhancing on CPUs."""
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}.")
     gpu = bool(machine.gpu_capabilities)
@@ -102,7 +114,12 @@ def candidates(purpose, machine):
     if purpose != "train" and not gpu:  # GPUs have their own Winograd kernels (cuDNN)
         low += [_s("float32", True, winograd=(4, 5), tf32=tf32),
                 _s("float32", True, winograd=(3, 4, 5), tf32=tf32)]
-    return sorted(result + low, key=lambda settings: settings.jit_compile)  # stable: reference first
+    options = sorted(result + low, key=lambda settings: settings.jit_compile)  # stable: reference first
+    if purpose == "enhance" and not gpu:
+        for backend in installed_backends() if backends is None else backends:
+            options += [SpeedSettings(precision, False, tensor_float_32=False, backend=backend)
+                        for precision in BACKEND_CANDIDATES[backend]]
+    return options
 
 
 def choose(purpose, settings, measurements, *, switchable=True):
@@ -370,6 +387,7 @@ def _measure_other_onednn(purpose, options, model, camera, shape, budget, refere
 
     other = not onednn
     suffix = "+onednn_on" if other else "+onednn_off"
+    options = [o for o in options if o.backend == "tensorflow"]  # the others have no TF oneDNN
     with tempfile.TemporaryDirectory(prefix="sid_tf2_tune_") as work:
         np.save(os.path.join(work, "reference.npy"), reference)
         if purpose != "train":

@@ -17,7 +17,7 @@ import pytest
 
 import sid_tf2
 from sid_tf2 import tuning
-from sid_tf2.hardware import Hardware
+from sid_tf2.hardware import Hardware, SpeedSettings
 from sid_tf2.tuning import Measurement
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,12 +34,14 @@ MACHINES = [AVX2_CPU, AVX512_CPU, AVX512_BF16_CPU, AMX_CPU, TENSOR_CORE_GPU, OLD
 @pytest.mark.parametrize("machine", MACHINES)
 def test_every_purpose_starts_from_the_originals_computation(machine):
     for purpose in tuning.PURPOSES:
-        options = tuning.candidates(purpose, machine)
+        options = tuning.candidates(purpose, machine, backends=("openvino",))
         first = options[0]
         assert (first.precision, first.jit_compile, first.winograd_levels) == ("float32", False, ())
         assert not first.tensor_float_32
         assert len({o.name for o in options}) == len(options)
-        assert [o.jit_compile for o in options] == sorted(o.jit_compile for o in options)
+        own = [o for o in options if o.backend == "tensorflow"]
+        assert options[:len(own)] == own  # other runtimes last
+        assert [o.jit_compile for o in own] == sorted(o.jit_compile for o in own)
 
 
 @pytest.mark.parametrize("machine", MACHINES)
@@ -49,8 +51,13 @@ def test_candidates_fit_the_purpose_and_the_machine(machine):
     assert {o.precision for o in evaluate} == {"float32"}  # metrics stay float32
     assert not any(o.tensor_float_32 for o in evaluate)
     assert any(o.winograd_levels for o in evaluate) is not gpu
-    enhance = {o.precision for o in tuning.candidates("enhance", machine)}
+    enhance = {o.precision for o in tuning.candidates("enhance", machine, backends=())}
     assert enhance == ({"float32", "mixed_float16"} if gpu else {"float32", "mixed_bfloat16"})
+    runtimes = [o.name for o in tuning.candidates("enhance", machine, backends=("openvino",))
+                if o.backend != "tensorflow"]
+    assert runtimes == ([] if gpu else ["openvino:float32", "openvino:bfloat16"])
+    for purpose in ("evaluate", "train"):
+        assert all(o.backend == "tensorflow" for o in tuning.candidates(purpose, machine, ("openvino",)))
     train = tuning.candidates("train", machine)
     assert not any(o.winograd_levels or o.low_precision_from > 1 for o in train)
     with pytest.raises(ValueError, match="purpose"):
@@ -58,7 +65,7 @@ def test_candidates_fit_the_purpose_and_the_machine(machine):
 
 
 def test_the_choice_is_the_fastest_that_meets_the_floor():
-    options = tuning.candidates("enhance", AVX512_BF16_CPU)
+    options = tuning.candidates("enhance", AVX512_BF16_CPU, backends=())
     table = [Measurement(o.name, seconds=1.0 - 0.1 * i, quality=200.0 - 30 * i, meets_floor=200 - 30 * i >= 55)
              for i, o in enumerate(options)]
     chosen = tuning.choose("enhance", options, table)
@@ -119,7 +126,7 @@ def test_a_damaged_or_unwritable_cache_costs_only_a_measurement(cache_dir, monke
 
 
 def test_settings_that_need_the_other_onednn_state_are_chosen_only_where_a_restart_can_follow():
-    options = tuning.candidates("enhance", AVX512_BF16_CPU)
+    options = tuning.candidates("enhance", AVX512_BF16_CPU, backends=())
     other = [dataclasses.replace(o, onednn=False) for o in options]
     table = [Measurement(o.name, seconds=1.0, quality=float("inf"), meets_floor=True) for o in options]
     table += [Measurement(o.name, seconds=0.5, quality=float("inf"), meets_floor=True) for o in other]
@@ -158,6 +165,21 @@ def test_the_other_onednn_state_is_measured_in_a_child_and_a_restart_applies_it(
     assert result.returncode == 0, result.stderr[-2000:]
     assert "restarting with TF_ENABLE_ONEDNN_OPTS" in result.stdout
     assert f"onednn {wanted}" in result.stdout
+
+
+def test_a_tuned_runtime_runs_through_make_predictor():
+    """The tuner may choose another runtime for enhancing (here OpenVINO, of the export extra
+    that the test extra installs): its name round-trips and make_predictor runs it."""
+    pytest.importorskip("openvino", reason="the export extra is not installed")
+    settings = SpeedSettings.from_name("openvino:float32")
+    assert (settings.backend, settings.precision, settings.name) == ("openvino", "float32", "openvino:float32")
+    keras.utils.set_random_seed(8)
+    model = sid_tf2.build_unet("sony")
+    packed = tuning.reference_input(32, 48, 4)
+    runtime = sid_tf2.make_predictor(model, settings=settings)
+    assert runtime.settings is None and runtime.model is None  # not TensorFlow
+    expected = sid_tf2.make_predictor(model)(packed)
+    assert tuning._psnr(runtime(packed), expected) >= tuning.FLOOR_DB["evaluate"]  # pylint: disable=protected-access
 
 
 def test_tuning_off_uses_the_reasoned_rule(monkeypatch):
