@@ -62,18 +62,6 @@ def frame(args):
     return check_input("sony", (args.height, args.width))
 
 
-def load_model(args):
-    import keras
-
-    from sid_tf2.model import build_unet
-
-    keras.utils.set_random_seed(args.seed)
-    model = build_unet("sony")
-    if args.weights:
-        model.load_weights(args.weights)
-    return model
-
-
 def make_call(name, model, work_dir, args):
     """A callable packed -> output for one configuration (conversion done here, untimed)."""
     if name == "original":
@@ -104,7 +92,7 @@ def child(args):
     """One configuration in this fresh process: load, convert, one inference, report memory."""
     work_dir = tempfile.mkdtemp(prefix="sid_bench_backends_child_")
     try:
-        model = load_model(args)
+        model = common.seeded_model(args.seed, args.weights)
         packed = frame(args)
         start = time.perf_counter()
         call = make_call(args.child, model, work_dir, args)
@@ -229,7 +217,7 @@ def main():
 
     info = common.machine_info()
     print(f"device: {common.device_summary(info)}", flush=True)
-    model = load_model(args)
+    model = common.seeded_model(args.seed, args.weights)
     packed = frame(args)
     reference = reference_output(args, model, packed)
     work_dir = tempfile.mkdtemp(prefix="sid_bench_backends_")

@@ -77,18 +77,6 @@ def frame(args):
     return packed
 
 
-def start_model(args):
-    import keras
-
-    from sid_tf2.model import build_unet
-
-    keras.utils.set_random_seed(args.seed)
-    model = build_unet("sony", "float32")
-    if args.weights:
-        model.load_weights(args.weights)
-    return model
-
-
 def make_call(name, model, args, work_dir):
     """(callable packed -> float32 output, description) for one configuration."""
     if name == "original":
@@ -129,7 +117,7 @@ def child(args):
     name = args.child
     work_dir = tempfile.mkdtemp(prefix="sid_bench_inference_child_")
     try:
-        model = start_model(args)
+        model = common.seeded_model(args.seed, args.weights)
         call, _ = make_call(name, model, args, work_dir)
         if name == "original":
             del model  # the original's process needs no Keras model once the checkpoint is written
@@ -203,7 +191,7 @@ def main():
     flops = common.unet_forward_flops(args.height, args.width)["total"]
     print(f"forward FLOPs of a {args.height}x{args.width} frame: {flops / 1e9:.0f} GFLOP", flush=True)
 
-    model = start_model(args)
+    model = common.seeded_model(args.seed, args.weights)
     packed = frame(args)
     work_dir = tempfile.mkdtemp(prefix="sid_bench_inference_")
     outputs, calls, description = {}, {}, None

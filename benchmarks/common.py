@@ -409,6 +409,19 @@ def train_step_flops(height, width, camera="sony", batch=1):
 # --------------------------------------------------------------------------------------------
 # Inputs
 
+def seeded_model(seed=0, weights=None):
+    """The float32 Sony network the scripts time: `weights` loaded, else a seeded random init."""
+    import keras
+
+    from sid_tf2.model import build_unet
+
+    keras.utils.set_random_seed(seed)
+    model = build_unet("sony", "float32")
+    if weights:
+        model.load_weights(weights)
+    return model
+
+
 def synthetic_pair(height, width, seed=0, camera="sony"):
     """A fixed, image-like training pair: (packed input [1, h, w, 4], ground truth [1, 2h, 2w, 3]).
 
