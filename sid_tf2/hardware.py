@@ -119,7 +119,8 @@ FAITHFUL = SpeedSettings("float32", False, "float32 without XLA (faithful to the
                          tensor_float_32=False)
 EVALUATE = SpeedSettings(
     "float32", False, "float32 without XLA, TF32 off: the original graph's computation, so the "
-    "metrics do not depend on the machine (--precision=auto for the fastest, approximate settings)",
+    "metrics do not depend on the machine (--precision=mixed_bfloat16 or mixed_float16 for a "
+    "faster, approximate evaluation)",
     tensor_float_32=False)
 PURPOSES = ("fastest", "evaluate")
 

@@ -134,13 +134,13 @@ class Predictor:
     """
 
     def __init__(self, run, *, block, tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP,
-                 settings=None):
+                 settings=None, model=None):
         self._run = run
         self.block = block
         self.tile_size = tile_size
         self.tile_overlap = tile_overlap
         self.settings = settings
-        self.model = None
+        self.model = model
         _check_tiles(tile_size, tile_overlap)
 
     def __call__(self, packed):
@@ -209,6 +209,12 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
     """
     block = get_camera(_model_camera(model)).block_size
     _check_tiles(tile_size, tile_overlap)  # before a conversion that may take seconds
+    if (backend == "tensorflow" and settings is None and purpose is not None and precision is None
+            and jit_compile is None):
+        from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel
+
+        settings = tuning.tuned_settings(purpose, model=model)
+        purpose = None
     if settings is not None and settings.backend != "tensorflow":  # e.g. tuned: another runtime
         backend, precision, settings = settings.backend, settings.precision, None
     if backend != "tensorflow":
@@ -220,17 +226,10 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
         run = make_runner(_with_variant(model, Variant()), backend, precision, calibration)
         return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap)
     if settings is None:
-        if purpose is not None and precision is None and jit_compile is None:
-            from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel
-
-            settings = tuning.tuned_settings(purpose, model=model)
-        else:
-            check_backend(backend, precision or "float32")
-            settings = SpeedSettings(precision or "float32", bool(jit_compile), "as asked",
-                                     low_precision_from=low_precision_from,
-                                     winograd_levels=tuple(winograd_levels))
+        check_backend(backend, precision or "float32")
+        settings = SpeedSettings(precision or "float32", bool(jit_compile), "as asked",
+                                 low_precision_from=low_precision_from,
+                                 winograd_levels=tuple(winograd_levels))
     run, variant_model = _tensorflow_run(model, settings)
-    predictor = Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap,
-                          settings=settings)
-    predictor.model = variant_model  # what TensorFlow runs: the caller's model or a variant copy
-    return predictor
+    return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap,
+                     settings=settings, model=variant_model)

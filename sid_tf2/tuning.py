@@ -82,11 +82,6 @@ class Measurement:
         return f"{self.name} {self.seconds:.3f}s {quality}{'' if self.meets_floor else ' (below the floor)'}"
 
 
-def _s(precision, jit, *, low=1, winograd=(), tf32=True):
-    return SpeedSettings(precision, jit, tensor_float_32=tf32, low_precision_from=low,
-                         winograd_levels=tuple(winograd))
-
-
 def installed_backends():
     """The deployment runtimes (sid_tf2.backends) whose package is installed here."""
     import importlib.util  # pylint: disable=import-outside-toplevel
@@ -102,37 +97,34 @@ def candidates(purpose, machine, backends=None):
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}.")
     gpu = bool(machine.gpu_capabilities)
-    tf32 = purpose != "evaluate"  # evaluation keeps float32 convolutions float32 on GPUs
-    result = [_s("float32", False, tf32=False), _s("float32", True, tf32=tf32)]
+    names = ["float32", "float32+xla"]
     if purpose == "train":
-        low = [_s("mixed_float16", True)] if gpu else [_s("mixed_bfloat16", False), _s("mixed_bfloat16", True)]
+        names += ["mixed_float16+xla"] if gpu else ["mixed_bfloat16", "mixed_bfloat16+xla"]
     elif purpose == "enhance":
-        low = ([_s("mixed_float16", True), _s("mixed_float16", True, low=3)] if gpu else
-               [_s("mixed_bfloat16", False), _s("mixed_bfloat16", False, low=3), _s("mixed_bfloat16", True)])
-    else:
-        low = []
+        names += (["mixed_float16+xla", "mixed_float16@3+xla"] if gpu else
+                  ["mixed_bfloat16", "mixed_bfloat16@3", "mixed_bfloat16+xla"])
     if purpose != "train" and not gpu:  # GPUs have their own Winograd kernels (cuDNN)
-        low += [_s("float32", True, winograd=(4, 5), tf32=tf32),
-                _s("float32", True, winograd=(3, 4, 5), tf32=tf32)]
-    options = sorted(result + low, key=lambda settings: settings.jit_compile)  # stable: reference first
+        names += ["float32+xla+winograd4-5", "float32+xla+winograd3-5"]
+    options = sorted((settings_named(purpose, name) for name in names),
+                     key=lambda settings: settings.jit_compile)  # stable: reference first
     if purpose == "enhance" and not gpu:
         for backend in installed_backends() if backends is None else backends:
-            options += [SpeedSettings(precision, False, tensor_float_32=False, backend=backend)
+            options += [settings_named(purpose, f"{backend}:{precision}")
                         for precision in BACKEND_CANDIDATES[backend]]
     return options
 
 
-def choose(purpose, settings, measurements, *, switchable=True):
+def choose(settings, measurements, *, switchable=True):
     """The fastest candidate that meets the floor (the reference always does); without
     `switchable`, only among those that need no other oneDNN setting than this process's."""
-    del purpose
     ranked = sorted((m.seconds, index) for index, m in enumerate(measurements)
                     if m.meets_floor and not m.note and (switchable or settings[index].onednn is None))
     return settings[ranked[0][1]] if ranked else settings[0]
 
 
 def settings_named(purpose, name, reason=""):
-    """The settings of a table row: TF32 off for evaluation and for the original's computation."""
+    """The settings a candidate's name stands for: TF32 off for evaluation and for the
+    original's computation ("float32"), on elsewhere (it only matters on Ampere+ GPUs)."""
     settings = SpeedSettings.from_name(name, reason)
     return dataclasses.replace(settings, tensor_float_32=purpose != "evaluate" and name != "float32")
 
@@ -219,7 +211,7 @@ def select(purpose, entry, *, switchable=True):
     """The settings an entry's table makes fastest (see `choose`), as `SpeedSettings`."""
     rows = [Measurement(**row) for row in entry["table"]]
     options = [settings_named(purpose, row.name) for row in rows]
-    return choose(purpose, options, rows, switchable=switchable)
+    return choose(options, rows, switchable=switchable)
 
 
 def summary_line(purpose, entry, *, switchable=True):
@@ -456,7 +448,8 @@ def tuned_settings(purpose, *, model=None, camera="sony", retune=False, budget=D
     if entry and not retune:
         try:
             line = summary_line(purpose, entry, switchable=switchable)
-            return settings_named(purpose, line.split(" ", 1)[0], f"tuned for this machine ({path}): {line}")
+            return dataclasses.replace(select(purpose, entry, switchable=switchable),
+                                       reason=f"tuned for this machine ({path}): {line}")
         except (KeyError, TypeError, ValueError, StopIteration):
             pass  # an entry of another format: measure again
     budget = min(float(budget), MAX_BUDGET)
@@ -478,7 +471,8 @@ def tuned_settings(purpose, *, model=None, camera="sony", retune=False, budget=D
     where = f"not cached: {problem}" if problem else f"cached in {path}"
     line = summary_line(purpose, entry, switchable=switchable)
     log(f"tuned {purpose}: {line}; {where}")
-    return settings_named(purpose, line.split(" ", 1)[0], f"tuned for this machine: {line}")
+    return dataclasses.replace(select(purpose, entry, switchable=switchable),
+                               reason=f"tuned for this machine: {line}")
 
 
 def switch_onednn(settings, log=print):

@@ -68,12 +68,12 @@ def test_the_choice_is_the_fastest_that_meets_the_floor():
     options = tuning.candidates("enhance", AVX512_BF16_CPU, backends=())
     table = [Measurement(o.name, seconds=1.0 - 0.1 * i, quality=200.0 - 30 * i, meets_floor=200 - 30 * i >= 55)
              for i, o in enumerate(options)]
-    chosen = tuning.choose("enhance", options, table)
+    chosen = tuning.choose(options, table)
     meeting = [m for m in table if m.meets_floor]
     assert chosen.name == min(meeting, key=lambda m: m.seconds).name
     assert chosen.name != table[-1].name  # the fastest of all misses the floor
     table[1].note = "failed (InvalidArgumentError)"
-    assert tuning.choose("enhance", options, [table[0], table[1]]) == options[0]
+    assert tuning.choose(options, [table[0], table[1]]) == options[0]
 
 
 @pytest.fixture(name="cache_dir")
@@ -131,8 +131,8 @@ def test_settings_that_need_the_other_onednn_state_are_chosen_only_where_a_resta
     table = [Measurement(o.name, seconds=1.0, quality=float("inf"), meets_floor=True) for o in options]
     table += [Measurement(o.name, seconds=0.5, quality=float("inf"), meets_floor=True) for o in other]
     both = options + other
-    assert tuning.choose("enhance", both, table).onednn is False
-    assert tuning.choose("enhance", both, table, switchable=False).onednn is None
+    assert tuning.choose(both, table).onednn is False
+    assert tuning.choose(both, table, switchable=False).onednn is None
     entry = {"table": [dataclasses.asdict(m) for m in table], "tuned": "now"}
     assert tuning.select("enhance", entry).name.endswith("+onednn_off")
     assert "+onednn" not in tuning.select("enhance", entry, switchable=False).name
@@ -180,6 +180,15 @@ def test_a_tuned_runtime_runs_through_make_predictor():
     assert runtime.settings is None and runtime.model is None  # not TensorFlow
     expected = sid_tf2.make_predictor(model)(packed)
     assert tuning._psnr(runtime(packed), expected) >= tuning.FLOOR_DB["evaluate"]  # pylint: disable=protected-access
+
+
+def test_a_purpose_whose_tuned_choice_is_another_runtime_runs_there(monkeypatch):
+    pytest.importorskip("openvino", reason="the export extra is not installed")
+    monkeypatch.setattr(tuning, "tuned_settings",
+                        lambda purpose, model=None: SpeedSettings.from_name("openvino:float32"))
+    predictor = sid_tf2.make_predictor(sid_tf2.build_unet("sony"), purpose="enhance")
+    assert predictor.settings is None and predictor.model is None  # OpenVINO, not TensorFlow
+    assert predictor(tuning.reference_input(16, 16, 4)).shape == (1, 32, 32, 3)
 
 
 def test_tuning_off_uses_the_reasoned_rule(monkeypatch):
