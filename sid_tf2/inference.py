@@ -17,7 +17,8 @@ import tensorflow as tf
 
 from sid_tf2.backends import check_backend, make_runner
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
-from sid_tf2.hardware import SpeedSettings
+from sid_tf2.frozen_graph import FrozenGraphRunner
+from sid_tf2.hardware import SpeedSettings, gpu_names
 from sid_tf2.model import Variant, build_unet, get_camera, model_variant
 from sid_tf2.winograd import prepare_winograd
 
@@ -171,9 +172,12 @@ class Predictor:
 
 
 def _tensorflow_run(model, settings):
-    """(traced function from a NumPy batch to a NumPy output, the model it runs): the model as
-    `settings` ask (a copy in another variant when needed)."""
+    """(callable from a NumPy batch to a NumPy output, the model it runs): the model as
+    `settings` ask (a copy in another variant when needed). On a CPU without XLA its graph runs
+    frozen in a session (`sid_tf2.frozen_graph`: measured faster there); else a tf.function."""
     model = _with_variant(model, settings.variant)
+    if not settings.jit_compile and not gpu_names():
+        return FrozenGraphRunner(model), model
     signature = [tf.TensorSpec([None, None, None, model.input_shape[-1]], tf.float32)]
     function = tf.function(lambda x: model(x, training=False), input_signature=signature,
                            jit_compile=settings.jit_compile)
@@ -206,6 +210,8 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
         (a multiple of 16, at most half of tile_size).
       low_precision_from, winograd_levels: the model variant (`sid_tf2.model.build_unet`).
       calibration: packed [H, W, C] patches for int8 precisions (default: simulated ones).
+
+    The predictor computes with the model's weights as they are when it is made.
     """
     block = get_camera(_model_camera(model)).block_size
     _check_tiles(tile_size, tile_overlap)  # before a conversion that may take seconds

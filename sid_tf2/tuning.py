@@ -55,6 +55,9 @@ START_FRACTION = 0.6  # no candidate starts after this share of the budget (timi
 TUNING_ENV = "SID_TF2_TUNING"
 CACHE_ENV = "SID_TF2_CACHE_DIR"
 CACHE_FILE = "tuning.json"
+# Raised whenever the candidates run differently, so that choices measured before are measured
+# again (2: CPU inference without XLA through a frozen graph, sid_tf2.frozen_graph).
+TUNER_REVISION = 2
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 USER_ONEDNN_ENV = "SID_TF2_USER_ONEDNN"  # set on a restart: the user's own TF_ENABLE_ONEDNN_OPTS
 CHILD_SHARE = 0.4  # of the budget, for the other oneDNN state's child process
@@ -161,6 +164,7 @@ def machine_fingerprint():
         # The oneDNN state follows from the CPU, the TensorFlow version and this setting.
         "onednn_setting": user_onednn_setting(),
         "sid_tf2": sid_tf2.__version__,
+        "tuner": TUNER_REVISION,
     }
 
 
