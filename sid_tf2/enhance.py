@@ -597,14 +597,12 @@ def main(argv, flag_values=None):
         reason = error if isinstance(error, WriteError) else f"{values.output_dir}: {error.strerror or error}"
         _error(f"cannot create --output_dir: {reason}")
         return 2
+    def prepare_network():
+        return make_predictor(model, tile_size=values.tile_size or None,
+                              tile_overlap=values.tile_overlap, **predictor_kwargs)
+
     try:
-        predictor = make_predictor(model, tile_size=values.tile_size or None,
-                                   tile_overlap=values.tile_overlap, **predictor_kwargs)
-    except (MissingExtraError, ValueError) as error:
-        _error(str(error))
-        return 2
-    try:
-        return _enhance_all(inputs, values, ratio, predictor, camera, description)
+        return _enhance_all(inputs, values, ratio, prepare_network, camera, description)
     except WriteError as error:
         _error(str(error))
         return 1
@@ -613,8 +611,10 @@ def main(argv, flag_values=None):
             os.rmdir(values.output_dir)  # nothing was written: leave no empty folder behind
 
 
-def _enhance_all(inputs, values, ratio, predictor, camera, description):
-    """Enhance every input file; return the exit status. A `WriteError` stops the run."""
+def _enhance_all(inputs, values, ratio, prepare_network, camera, description):
+    """Enhance every input file; return the exit status. A `WriteError` stops the run.
+
+    `prepare_network()` returns the predictor; the first file is decoded while it runs."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel  (loaded by main already)
 
     files, failures = collect_inputs(inputs)
@@ -631,7 +631,7 @@ def _enhance_all(inputs, values, ratio, predictor, camera, description):
 
     claimed = {}  # output path -> the input that wrote it, so no file overwrites another's
     skipped = []  # inputs whose outputs existed before this run
-    done, start = 0, time.monotonic()
+    done = 0
     # The per-file lines are results (ratio, size) as much as progress: printed here, with the
     # ETA of the project's one progress display.
     meter = Progress("sid-enhance", len(files), unit="file", enabled=False)
@@ -667,7 +667,8 @@ def _enhance_all(inputs, values, ratio, predictor, camera, description):
 
     # A folder runs at the network's pace: while the network runs on one file, a thread decodes
     # the next and another writes the previous one's images (rawpy, NumPy, zlib and Pillow
-    # release the GIL). Lines still come in the files' order.
+    # release the GIL); the first file is decoded while the network is prepared. Lines still
+    # come in the files' order.
     jobs = []  # (index, path) of the files to process, after the skip and clash checks
     for index, path in enumerate(files, 1):
         targets = output_paths(path, values.output_dir, image_format=values.format,
@@ -692,6 +693,12 @@ def _enhance_all(inputs, values, ratio, predictor, camera, description):
     with concurrent.futures.ThreadPoolExecutor(1) as reader, \
             concurrent.futures.ThreadPoolExecutor(1) as writer:
         reading = [reader.submit(decode, path) for _, path in jobs[:1]]
+        try:
+            predictor = prepare_network() if jobs else None
+        except (MissingExtraError, ValueError) as error:
+            _error(str(error))
+            return 2
+        start = last_line[0] = time.monotonic()  # the files' time, from a ready network
         pending = None  # (index, path, future) of the write in flight
         for position, (index, path) in enumerate(jobs):
             try:
@@ -721,7 +728,7 @@ def _enhance_all(inputs, values, ratio, predictor, camera, description):
         if pending is not None:
             done += _finish(pending, report, errors)
 
-    elapsed = format_duration(time.monotonic() - start)
+    elapsed = _format_total(time.monotonic() - start)
     if skipped:
         print(f"sid-enhance: {len(skipped)} file(s) skipped because their outputs exist "
               f"(--overwrite replaces them): {', '.join(map(os.path.basename, skipped))}")
@@ -733,6 +740,11 @@ def _enhance_all(inputs, values, ratio, predictor, camera, description):
         return 1
     print(f"sid-enhance: {done} file(s) enhanced in {elapsed}")
     return 0
+
+
+def _format_total(seconds):
+    """'14.6 s' under a minute (a folder's speed is read from it), else as the ETA is shown."""
+    return f"{seconds:.1f} s" if seconds < 60 else format_duration(seconds)
 
 
 def _finish(pending, report, errors):
