@@ -107,7 +107,8 @@ def candidates(purpose, machine, backends=None):
         names += (["mixed_float16+xla", "mixed_float16@3+xla"] if gpu else
                   ["mixed_bfloat16", "mixed_bfloat16@3", "mixed_bfloat16+xla"])
     if purpose != "train" and not gpu:  # GPUs have their own Winograd kernels (cuDNN)
-        names += ["float32+xla+winograd4-5", "float32+xla+winograd3-5"]
+        names += ["float32+winograd4-5", "float32+winograd3-5", "float32+xla+winograd4-5",
+                  "float32+xla+winograd3-5"]
     options = sorted((settings_named(purpose, name) for name in names),
                      key=lambda settings: settings.jit_compile)  # stable: reference first
     if purpose == "enhance" and not gpu:

@@ -102,6 +102,15 @@ def winograd_conv3x3(x, transformed):
     return y[:, :h, :w]
 
 
+# Each layer's transforms and products compiled by XLA into a few fused loops, whether or not
+# the rest of the model is: unfused, the transforms' many whole-tensor temporaries cost more
+# than the saved products (a full Sony frame, Zen 4: levels 4-5 0.91x, 3-5 0.63x the direct
+# convolution's time); fused, the widest layers of levels 4 and 5 run 1.6-1.9x as fast as
+# oneDNN's direct convolution, level 3's 1.4x, levels 1-2 lose (bench_winograd_layer.py). The
+# tuner measures which levels gain in the whole network.
+compiled_winograd_conv3x3 = tf.function(winograd_conv3x3, jit_compile=True)
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class WinogradConv2D(keras.layers.Conv2D):
     """A 3x3, stride-1, SAME `Conv2D` (same weights, same name) computed by Winograd F(4x4, 3x3)
@@ -120,7 +129,7 @@ class WinogradConv2D(keras.layers.Conv2D):
         transformed = getattr(self, "winograd_kernel", None)
         if transformed is None:
             return super().call(inputs)
-        outputs = winograd_conv3x3(inputs, tf.constant(transformed))
+        outputs = compiled_winograd_conv3x3(inputs, tf.constant(transformed))
         outputs = tf.nn.bias_add(outputs, tf.cast(self.bias, outputs.dtype))
         return self.activation(outputs)
 
