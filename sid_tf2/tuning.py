@@ -219,14 +219,16 @@ def select(purpose, entry, *, switchable=True):
     return choose(options, rows, switchable=switchable)
 
 
-def summary_line(purpose, entry, *, switchable=True):
-    """One line: the choice, its speed against the original's computation, and the table."""
+def summary_line(purpose, entry, *, switchable=True, table=True):
+    """One line: the choice, its speed against the original's computation, and the table
+    (without `table`: where it was printed)."""
     rows = [Measurement(**row) for row in entry["table"]]
     name = select(purpose, entry, switchable=switchable).name
     chosen = next(row for row in rows if row.name == name)
     speed = f"{rows[0].seconds / chosen.seconds:.2f}x the original's computation"
-    table = " | ".join(row.describe(purpose) for row in rows)
-    return f"{name} ({speed}; measured {entry['tuned']}: {table})"
+    if not table:
+        return f"{name} ({speed}; measured {entry['tuned']}, the table above)"
+    return f"{name} ({speed}; measured {entry['tuned']}: {' | '.join(row.describe(purpose) for row in rows)})"
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -476,8 +478,9 @@ def tuned_settings(purpose, *, model=None, camera="sony", retune=False, budget=D
     where = f"not cached: {problem}" if problem else f"cached in {path}"
     line = summary_line(purpose, entry, switchable=switchable)
     log(f"tuned {purpose}: {line}; {where}")
+    short = summary_line(purpose, entry, switchable=switchable, table=False)  # the table once
     return dataclasses.replace(select(purpose, entry, switchable=switchable),
-                               reason=f"tuned for this machine: {line}")
+                               reason=f"tuned for this machine: {short}")
 
 
 def switch_onednn(settings, log=print):
