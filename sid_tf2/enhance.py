@@ -87,7 +87,7 @@ from absl import flags
 
 from sid_tf2 import __version__, cli, tiff
 from sid_tf2.atomic import WriteError, make_directory
-from sid_tf2.backends import MissingExtraError
+from sid_tf2.backends import MissingExtraError, require_runtime
 from sid_tf2.backends.flags import check_backend_flags, define_backend_flags, predictor_options
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.dng import read_tiff_exposure_time
@@ -598,6 +598,12 @@ def main(argv, flag_values=None):
         reason = error if isinstance(error, WriteError) else f"{values.output_dir}: {error.strerror or error}"
         _error(f"cannot create --output_dir: {reason}")
         return 2
+    try:  # a missing runtime stops the run before any file is read
+        require_runtime(predictor_kwargs.get("backend") or getattr(speed, "backend", "tensorflow"))
+    except MissingExtraError as error:
+        _error(str(error))
+        return 2
+
     def prepare_network():
         return make_predictor(model, tile_size=values.tile_size or None,
                               tile_overlap=values.tile_overlap, **predictor_kwargs)

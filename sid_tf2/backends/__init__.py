@@ -24,9 +24,15 @@ BACKEND_PRECISIONS = {
     "onnxruntime": ("float32", "int8"),
 }
 CALIBRATED = ("int8",)  # precisions whose conversion needs calibration inputs
+# What each runtime imports to convert and run a model (sid_tf2.backends.*_backend).
+RUNTIME_MODULES = {
+    "openvino": ("openvino",),
+    "litert": ("ai_edge_litert.interpreter",),
+    "onnxruntime": ("tf2onnx", "onnx", "onnxruntime"),
+}
 
 __all__ = ["BACKENDS", "BACKEND_PRECISIONS", "EXTRA", "MissingExtraError", "check_backend",
-           "make_runner"]
+           "make_runner", "require_runtime"]
 
 
 def check_backend(backend, precision):
@@ -36,6 +42,15 @@ def check_backend(backend, precision):
     if precision not in BACKEND_PRECISIONS[backend]:
         raise ValueError(f"the {backend} backend computes in {BACKEND_PRECISIONS[backend]}, "
                          f"not {precision!r}")
+
+
+def require_runtime(backend):
+    """Import what `backend` needs, or raise `MissingExtraError` (one line naming the extra):
+    lets a command stop on a missing runtime before it reads any input."""
+    from sid_tf2.backends.optional import require  # pylint: disable=import-outside-toplevel
+
+    for module in RUNTIME_MODULES.get(backend, ()):
+        require(module, f"The {backend} backend")
 
 
 def make_runner(model, backend, precision="float32", calibration=None):
