@@ -137,7 +137,7 @@ CAMERA_SENSOR = {camera: sensor for sensor, camera in SENSOR_CAMERA.items()}
 
 FORMAT_EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif"}
 DEFAULT_OUTPUT_DIR = "enhanced"
-PNG_LEVEL = 1  # sid_tf2.png's fast encoder; libpng's default 6 takes 17x as long for 8 % smaller files
+PNG_LEVEL = 1  # sid_tf2.png's fast encoder; libpng's default 6 takes 15x as long for 8 % smaller files
 COMPARE_DESCRIPTION = ("Left: the raw file rendered by LibRaw and scaled to the mean of the "
                        "network output; right: the network output.")
 
