@@ -171,12 +171,13 @@ class Predictor:
         return output
 
 
-def _tensorflow_run(model, settings):
+def _tensorflow_run(model, settings, whole_images):
     """(callable from a NumPy batch to a NumPy output, the model it runs): the model as
-    `settings` ask (a copy in another variant when needed). On a CPU without XLA its graph runs
-    frozen in a session (`sid_tf2.frozen_graph`: measured faster there); else a tf.function."""
+    `settings` ask (a copy in another variant when needed). Whole images on a CPU without XLA
+    run its graph frozen in a session (`sid_tf2.frozen_graph`: faster there, but it takes more
+    memory than tiles are meant to); the rest a tf.function."""
     model = _with_variant(model, settings.variant)
-    if not settings.jit_compile and not gpu_names():
+    if whole_images and not settings.jit_compile and not gpu_names():
         return FrozenGraphRunner(model), model
     signature = [tf.TensorSpec([None, None, None, model.input_shape[-1]], tf.float32)]
     function = tf.function(lambda x: model(x, training=False), input_signature=signature,
@@ -236,6 +237,6 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
         settings = SpeedSettings(precision or "float32", bool(jit_compile), "as asked",
                                  low_precision_from=low_precision_from,
                                  winograd_levels=tuple(winograd_levels))
-    run, variant_model = _tensorflow_run(model, settings)
+    run, variant_model = _tensorflow_run(model, settings, whole_images=tile_size is None)
     return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap,
                      settings=settings, model=variant_model)

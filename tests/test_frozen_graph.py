@@ -57,3 +57,7 @@ def test_make_predictor_runs_cpu_inference_without_xla_frozen(model, options, ru
         np.testing.assert_array_equal(got, expected)
     else:  # XLA's and the graph's own fusions and folded casts may round differently
         np.testing.assert_allclose(got, expected, rtol=0, atol=2e-2 if "precision" in options else 1e-5)
+
+
+def test_tiles_keep_to_a_tf_function_for_their_memory_budget(model):
+    assert not isinstance(make_predictor(model, tile_size=32, tile_overlap=16)._run, FrozenGraphRunner)
