@@ -175,8 +175,10 @@ def test_the_pipelined_folder_writes_what_one_file_at_a_time_writes(folder_run, 
     assert numbers == sorted(numbers) and len(numbers) == 9
     from sid_tf2 import tuning
 
-    # The settings sid-enhance used (the suite runs with SID_TF2_TUNING=off: the reasoned rule).
-    predictor = make_predictor(models["sony"], settings=tuning.tuned_settings("enhance"))
+    # The settings sid-enhance used (the suite runs with SID_TF2_TUNING=off: the reasoned rule),
+    # and its default tiles (which run through tf.function, whole images a frozen graph).
+    predictor = make_predictor(models["sony"], settings=tuning.tuned_settings("enhance"),
+                               tile_size=enhance.DEFAULT_TILE_SIZE)
     for name in ("dark.DNG", f"phase_{PHASES[1]}.dng"):
         enhance.enhance_file(output.parent / "photos" / name, predictor, "sony", tmp_path, compare=True)
         for suffix in ("_sid.png", "_compare.png"):
