@@ -240,17 +240,8 @@ def main():
         calls.clear()
         quality = {name: common.psnr(output, reference) for name, output in outputs.items()}
         outputs.clear()
-        memory_results = {}
-        for name in memory:
-            print(f"  peak memory of {name} (own process) ...", flush=True)
-            try:
-                result, peak = common.run_child(child_argv(args, name))
-            except RuntimeError as error:
-                print(f"  {name} failed: {error}", flush=True)
-                continue
-            memory_results[name] = dict(result, peak_rss_mib=peak)
-            print(f"  {name}: peak {peak:.0f} MiB (after conversion, before inference "
-                  f"{result['baseline_rss_mib']:.0f} MiB)", flush=True)
+        memory_results = common.peaks_in_children(memory, lambda name: child_argv(args, name),
+                                                  "after conversion, before inference")
         if args.file_configs:
             memory_results.update(file_memory(args, model, work_dir))
     finally:

@@ -219,17 +219,7 @@ def main():
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 
-    memory_results = {}
-    for name in memory:
-        print(f"  peak memory of {name} (own process) ...", flush=True)
-        try:
-            result, peak = common.run_child(child_argv(args, name))
-        except RuntimeError as error:
-            print(f"  {name} failed: {error}", flush=True)
-            continue
-        result["peak_rss_mib"] = peak
-        memory_results[name] = result
-        print(f"  {name}: peak {peak:.0f} MiB (before inference {result['baseline_rss_mib']:.0f} MiB)", flush=True)
+    memory_results = common.peaks_in_children(memory, lambda name: child_argv(args, name))
     report(args, info, peaks, flops, configs, results, quality, worst, memory_results, description)
 
 

@@ -36,33 +36,16 @@ PUBLISHED_META = os.path.join("checkpoint", "Sony", "model.ckpt.meta")  # under 
 
 def cpu_info():
     """{"model", "logical_cpus", "usable_cpus", "flags": {flag: bool}} from /proc/cpuinfo."""
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        with open("/proc/cpuinfo") as stream:
-            for line in stream:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "model name" and model in ("unknown CPU", platform.processor()):
-                    model = value.strip()
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
-    except OSError:
-        pass
+    from sid_tf2 import hardware
+
+    model = hardware.read_cpu_model() or platform.processor() or "unknown CPU"
+    flags = hardware.read_cpu_flags()
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
     return {"model": model, "logical_cpus": os.cpu_count(), "usable_cpus": usable,
             "flags": {flag: flag in flags for flag in CPU_FLAGS}}
-
-
-def onednn_enabled():
-    """Whether TensorFlow's oneDNN (formerly MKL) kernels are on in this process, or None."""
-    try:
-        from tensorflow.python.util import _pywrap_util_port
-        return bool(_pywrap_util_port.IsMklEnabled())
-    except (ImportError, AttributeError):
-        return None
 
 
 def gpu_names():
@@ -103,6 +86,8 @@ def machine_info():
     import numpy
     import tensorflow as tf
 
+    from sid_tf2 import hardware
+
     try:
         memory_gib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
     except (ValueError, OSError, AttributeError):
@@ -116,7 +101,7 @@ def machine_info():
         "keras": keras.__version__,
         "numpy": numpy.__version__,
         "platform": f"{platform.system()} {platform.release()}",
-        "onednn": onednn_enabled(),
+        "onednn": hardware.onednn_enabled(),
         "load_at_start": load_average(),
         "env": {name: os.environ[name] for name in (
             "TF_ENABLE_ONEDNN_OPTS", "TF_XLA_FLAGS", "XLA_FLAGS", "OMP_NUM_THREADS",
@@ -140,7 +125,7 @@ def device_summary(info=None):
 def machine_markdown(info=None):
     """The machine as Markdown lines (device, memory, versions, oneDNN and settings)."""
     info = info or machine_info()
-    onednn = {True: "on", False: "off", None: "unknown"}[info["onednn"]]
+    onednn = "on" if info["onednn"] else "off"
     env = ", ".join(f"{k}={v}" for k, v in info["env"].items()) or "none set"
     return [
         f"- Device: {device_summary(info)}",
@@ -287,6 +272,24 @@ def run_child(argv, env=None, timeout=None):
     lines = [line for line in stdout.splitlines() if line.startswith(RESULT_MARKER)]
     result = json.loads(lines[-1][len(RESULT_MARKER):]) if lines else {}
     return result, result.get("vm_hwm_mib", usage.ru_maxrss / 1024)  # ru_maxrss: KiB on Linux
+
+
+def peaks_in_children(names, argv_of, baseline="before inference"):
+    """{name: the child's result with "peak_rss_mib"}: each config run in its own process
+    (`run_child(argv_of(name))`, which reports "baseline_rss_mib"), with a progress line each;
+    a failed child is reported and left out."""
+    results = {}
+    for name in names:
+        print(f"  peak memory of {name} (own process) ...", flush=True)
+        try:
+            result, peak = run_child(argv_of(name))
+        except RuntimeError as error:
+            print(f"  {name} failed: {error}", flush=True)
+            continue
+        results[name] = dict(result, peak_rss_mib=peak)
+        print(f"  {name}: peak {peak:.0f} MiB ({baseline} {result['baseline_rss_mib']:.0f} MiB)",
+              flush=True)
+    return results
 
 
 # --------------------------------------------------------------------------------------------
