@@ -119,6 +119,16 @@ def make_directory(path):
         os.makedirs(path, exist_ok=True)
 
 
+def _staging_path(path, needed):
+    """A fresh name beside `path` (its parent created, `needed` bytes of space checked) under
+    which the content is assembled before it takes `path`'s place."""
+    directory, name = os.path.split(os.path.abspath(path))
+    make_directory(directory)
+    if needed is not None:
+        ensure_space(path, needed)
+    return os.path.join(directory, f"{STAGING_PREFIX}{secrets.token_hex(4)}-{name}")
+
+
 @contextlib.contextmanager
 def atomic_path(path, needed=None):
     """Yield a temporary path beside `path`; on success rename it onto `path`, else remove it.
@@ -126,11 +136,7 @@ def atomic_path(path, needed=None):
     The temporary name keeps `path`'s suffix, for writers that choose the format by it. When
     `needed` (bytes) is given, the free space is checked first.
     """
-    directory, name = os.path.split(os.path.abspath(path))
-    make_directory(directory)
-    if needed is not None:
-        ensure_space(path, needed)
-    temporary = os.path.join(directory, f"{STAGING_PREFIX}{secrets.token_hex(4)}-{name}")
+    temporary = _staging_path(path, needed)
     try:
         with reporting(path, needed):
             yield temporary
@@ -146,11 +152,7 @@ def staging_directory(final, needed=None):
 
     Left over only when the process is killed; `remove_leftovers` finds it by its prefix.
     """
-    parent = os.path.dirname(os.path.abspath(final))
-    make_directory(parent)
-    if needed is not None:
-        ensure_space(final, needed)
-    staged = os.path.join(parent, f"{STAGING_PREFIX}{secrets.token_hex(4)}-{os.path.basename(final)}")
+    staged = _staging_path(final, needed)
     try:
         with reporting(final, needed):
             os.mkdir(staged)
