@@ -16,7 +16,6 @@ memory budget.
 """
 
 import ctypes
-import ctypes.util
 import gc
 
 import tensorflow as tf
@@ -30,10 +29,9 @@ def _release_freed_memory():
     Python and TensorFlow free but glibc keeps mapped: without this, every byte of them would
     count on top of the inference's own peak."""
     gc.collect()
-    name = ctypes.util.find_library("c")
     try:
-        ctypes.CDLL(name).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).malloc_trim(0)  # the process's own symbols: libc's, without a search
+    except (OSError, AttributeError):
         pass
 
 

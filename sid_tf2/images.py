@@ -2,8 +2,8 @@
 
 PNG is encoded by `sid_tf2.png` at the fast levels 0 and 1, else by TensorFlow's libpng (Pillow
 writes no 16-bit RGB PNG); its Exif block goes into an ``eXIf`` chunk placed right after
-``IHDR`` (PNG 1.5 extensions: before the image data, where readers look for it).  JPEG is encoded by Pillow, which writes the ``APP1`` Exif segment and
-takes a quality.
+``IHDR`` (PNG 1.5 extensions: before the image data, where readers look for it). JPEG is
+encoded by Pillow, which writes the ``APP1`` Exif segment and takes a quality.
 """
 
 import io
