@@ -7,7 +7,7 @@ import sid_tf2
 from sid_tf2.data import Scene, count_by_ratio, subset_scenes
 from sid_tf2.simulation.stream import OnTheFlySampler
 from sid_tf2.training import TrainConfig, make_optimizer, make_train_step, trained_variables, train
-from sid_tf2.training.finetune import (CONV_LAYERS, ENCODER_LAYERS, last_conv_layers, reinitialize_layers,
+from sid_tf2.training.finetune import (ENCODER_LAYERS, last_conv_layers, reinitialize_layers,
                                        resolve_frozen_layers)
 
 

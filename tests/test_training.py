@@ -13,7 +13,6 @@ import h5py
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import sid_tf2
 from sid_tf2.hardware import resolve_speed_settings
@@ -161,7 +160,7 @@ def test_init_from_a_tf1_checkpoint_brings_the_adam_state(tmp_path):
     adam = make_optimizer()
     adam.build(source.trainable_variables)
     adam.iterations.assign(42)
-    prefix = save_tf1_checkpoint(source, tmp_path / "model.ckpt", adam)
+    save_tf1_checkpoint(source, tmp_path / "model.ckpt", adam)
     model = sid_tf2.build_unet("sony")
     optimizer = make_optimizer()
     optimizer.build(model.trainable_variables)

@@ -5,7 +5,6 @@ from that folder as files, never through `skimage.data.<name>()` helpers, which 
 that are not bundled: nothing here downloads anything.
 """
 
-import os
 import pathlib
 
 import numpy as np
