@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from sid_tf2 import inference
 from sid_tf2.frozen_graph import FrozenGraphRunner
 from sid_tf2.inference import make_predictor
 from sid_tf2.model import build_unet
@@ -47,7 +48,8 @@ def test_it_keeps_the_weights_it_was_made_with(model):
     ({"winograd_levels": (4, 5)}, True),  # the Winograd layers' own XLA calls inside the graph
     ({"jit_compile": True}, False),
 ])
-def test_make_predictor_runs_cpu_inference_without_xla_frozen(model, options, runs_frozen):
+def test_make_predictor_runs_cpu_inference_without_xla_frozen(model, options, runs_frozen, monkeypatch):
+    monkeypatch.setattr(inference, "gpu_names", lambda: [])  # a CPU-only machine, here or not
     predictor = make_predictor(model, **options)
     assert isinstance(predictor._run, FrozenGraphRunner) == runs_frozen
     expected = predictor.model(PACKED, training=False).numpy()
@@ -61,3 +63,8 @@ def test_make_predictor_runs_cpu_inference_without_xla_frozen(model, options, ru
 
 def test_tiles_keep_to_a_tf_function_for_their_memory_budget(model):
     assert not isinstance(make_predictor(model, tile_size=32, tile_overlap=16)._run, FrozenGraphRunner)
+
+
+def test_gpus_keep_to_a_tf_function(model, monkeypatch):
+    monkeypatch.setattr(inference, "gpu_names", lambda: ["Injected GPU"])
+    assert not isinstance(make_predictor(model)._run, FrozenGraphRunner)
