@@ -41,6 +41,10 @@ setup(
         # directories, PNG/JPEG Exif and JPEG (Pillow); both come with scikit-image too.
         "tifffile>=2024.1",
         "Pillow>=10",
+        # The tuner's cache: the platform's user cache directory, and a lock that lets two
+        # processes measuring at once merge their tables.
+        "platformdirs>=3",
+        "filelock>=3.12",
     ],
     extras_require={
         # The export runtimes are in the tests' extra too: their round trips are part of CI
@@ -50,7 +54,7 @@ setup(
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
         "export": EXPORT,
     },
-    entry_points={"console_scripts": ["sid-enhance = sid_tf2.enhance:run"]},
+    entry_points={"console_scripts": ["sid-enhance = sid_tf2.enhance:run", "sid-tune = sid_tf2.tune:run"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "License :: OSI Approved :: MIT License",

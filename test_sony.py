@@ -91,8 +91,7 @@ def main(argv):
         pairs = select_pairs(data_dir, FLAGS.protocol, list_file, FLAGS.exclude_misaligned)
         model, camera = load_model_weights(checkpoint, camera=FLAGS.camera)
         if FLAGS.backend == "tensorflow":
-            speed = speed_settings_from_flags(purpose="evaluate", model=model, camera=camera,
-                                              restart=True)
+            speed = speed_settings_from_flags(purpose="evaluate", model=model, camera=camera)
             apply_math_settings(speed)
             if speed.warning:
                 print(f"warning: {speed.warning}", file=sys.stderr)

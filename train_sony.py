@@ -143,6 +143,7 @@ def main(argv):
         learning_rate=FLAGS.learning_rate, lr_drop_epoch=FLAGS.lr_drop_epoch,
         precision=speed.precision if speed else FLAGS.precision,
         jit_compile=speed.jit_compile if speed else FLAGS.jit_compile,
+        tune_speed=True,
         train_deconv=False if FLAGS.release_recipe else FLAGS.train_deconv,
         column_flips=not FLAGS.release_recipe, seed=FLAGS.seed, val_freq=FLAGS.val_freq,
         val_max_images=FLAGS.val_max_images, init_checkpoint=FLAGS.init_checkpoint,

@@ -66,7 +66,7 @@ def network_alone(frames, weights, tile_size):
     from sid_tf2.weights import load_model_weights
 
     model, _ = load_model_weights(weights)
-    settings = tuning.tuned_settings("enhance", model=model)
+    settings = tuning.tuned_settings("enhance", model=model, tune=True, log=print)  # as sid-enhance
     predictor = make_predictor(model, settings=settings, tile_size=tile_size or None)
     inputs = []
     for name in sorted(os.listdir(frames)):

@@ -4,9 +4,11 @@
         [--repeats=3] [--retune] [--train_size=512] [--folder=3] [--skip=train,folder]
 
 1. The tuner's choice for evaluate, enhance and train on this machine (`sid_tf2.tuning`; from
-   its cache, or measured now, or again with --retune), with the table it measured.
+   its cache, or measured now as a script's first run would, or again with --retune), with
+   the table it measured.
 2. Inference on a full Sony frame (`--small`: 352x528 packed): the original graph and every
-   candidate of evaluate and enhance, interleaved in one process (bench_inference.py), with
+   candidate of evaluate (whole frames, as test_sony.py runs) and of enhance (whole, and in
+   sid-enhance's default tiles of 640), interleaved in one process (bench_inference.py), with
    PSNR against float32 and the speed-up over the original graph.
 3. One training step (bench_train_step.py): the original graph's Adam op and every train
    candidate, interleaved.
@@ -60,7 +62,7 @@ def main():
     chosen = {}
     for purpose in tuning.PURPOSES:
         settings = tuning.tuned_settings(purpose, model=model if purpose != "train" else None,
-                                         retune=args.retune)
+                                         tune=True, retune=args.retune, log=print)
         chosen[purpose] = settings.name
         print(f"- {purpose}: **{settings.name}** ({settings.reason})", flush=True)
 
@@ -68,11 +70,11 @@ def main():
     common_args = [f"--repeats={args.repeats}"] + ([f"--weights={args.weights}"] if args.weights else []) + (
         [f"--meta={args.meta}"] if args.meta else [])
     if "inference" not in skip:
-        names = []
-        for purpose in ("evaluate", "enhance"):
-            for candidate in tuning.candidates(purpose, machine):
-                if candidate.name not in names:
-                    names.append(candidate.name)
+        names = [c.name for c in tuning.candidates("evaluate", machine)]
+        for candidate in tuning.candidates("enhance", machine):
+            for name in (candidate.name, f"{candidate.name}+tiled{tuning.ENHANCE_TILE}"):
+                if name not in names:
+                    names.append(name)
         SpeedSettings.from_name(names[0])  # the names parse back
         _run("bench_inference.py", "--configs=" + ",".join(["original", *names]), "--memory_configs=none",
              "--no_peak", *(["--small"] if args.small else []), *common_args)

@@ -585,8 +585,7 @@ def main(argv, flag_values=None):
         return 2
     speed = None
     if values.backend == "tensorflow":
-        speed = speed_settings_from_flags(values, purpose="enhance", model=model, camera=camera,
-                                          restart=True)
+        speed = speed_settings_from_flags(values, purpose="enhance", model=model, camera=camera)
         apply_math_settings(speed)
         if speed.warning:
             print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)

@@ -17,9 +17,8 @@ import tensorflow as tf
 
 from sid_tf2.backends import check_backend, make_runner
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
-from sid_tf2.frozen_graph import FrozenGraphRunner
-from sid_tf2.hardware import SpeedSettings, gpu_names
-from sid_tf2.model import Variant, build_unet, get_camera, model_variant
+from sid_tf2.hardware import SpeedSettings
+from sid_tf2.model import Variant, build_unet, get_camera
 from sid_tf2.winograd import prepare_winograd
 
 
@@ -28,17 +27,16 @@ def _model_camera(model):
     return next(name for name in ("sony", "fuji") if get_camera(name).in_channels == channels)
 
 
-def _with_variant(model, variant):
-    """The model itself, or a copy computing as `variant` with the same weights; Winograd
+def _snapshot(model, variant):
+    """A copy of `model` computing as `variant`, holding the weights `model` has now: every
+    predictor computes with the weights it was made with, whatever happens to `model` later
+    (the same as the deployment runtimes, which convert the weights at creation). Winograd
     kernels transformed."""
-    if model_variant(model) != variant:
-        copy = build_unet(_model_camera(model), variant.precision,
-                          low_precision_from=variant.low_precision_from,
-                          winograd_levels=variant.winograd_levels)
-        copy.set_weights(model.get_weights())
-        model = copy
-    prepare_winograd(model)
-    return model
+    copy = build_unet(_model_camera(model), variant.precision, low_precision_from=variant.low_precision_from,
+                      winograd_levels=variant.winograd_levels)
+    copy.set_weights(model.get_weights())
+    prepare_winograd(copy)
+    return copy
 
 
 def tile_spans(size, tile, overlap):
@@ -171,22 +169,18 @@ class Predictor:
         return output
 
 
-def _tensorflow_run(model, settings, whole_images):
-    """(callable from a NumPy batch to a NumPy output, the model it runs): the model as
-    `settings` ask (a copy in another variant when needed). Whole images on a CPU without XLA
-    run its graph frozen in a session (`sid_tf2.frozen_graph`: faster there, but it takes more
-    memory than tiles are meant to); the rest a tf.function."""
-    model = _with_variant(model, settings.variant)
-    if whole_images and not settings.jit_compile and not gpu_names():
-        return FrozenGraphRunner(model), model
+def _tensorflow_run(model, settings):
+    """(callable from a NumPy batch to a NumPy output, the model it runs): a snapshot of the
+    model as `settings` ask, in a tf.function (one trace for every input size)."""
+    model = _snapshot(model, settings.variant)
     signature = [tf.TensorSpec([None, None, None, model.input_shape[-1]], tf.float32)]
     function = tf.function(lambda x: model(x, training=False), input_signature=signature,
                            jit_compile=settings.jit_compile)
     return (lambda packed: function(packed).numpy()), model
 
 
-def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None, jit_compile=None,
-                   settings=None, tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP,
+def make_predictor(model, *, backend="tensorflow", purpose=None, tune=False, precision=None,
+                   jit_compile=None, settings=None, tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP,
                    low_precision_from=1, winograd_levels=(), calibration=None):
     """A callable from a packed float32 `[N, H, W, C]` array to the float32 output image.
 
@@ -195,9 +189,12 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
       backend: "tensorflow", or a deployment runtime ("openvino", "litert", "onnxruntime":
         the model is converted for it in memory; see `sid_tf2.backends`, which needs the
         `export` extra).
-      purpose: TensorFlow only: "evaluate" or "enhance", the settings measured fastest on this
-        machine that meet the purpose's accuracy floor (`sid_tf2.tuning`; tuned once per
-        machine and cached). Explicit `precision` or `jit_compile` override it.
+      purpose: TensorFlow only: "evaluate" or "enhance", the settings cached as fastest for
+        this machine that meet the purpose's accuracy floor on `model` (`sid_tf2.tuning`), or
+        the reasoned rule when nothing is cached. Explicit `precision` or `jit_compile`
+        override it.
+      tune: with `purpose`, measure the candidates now (about 15-30 s) when nothing valid is
+        cached for this machine, instead of using the reasoned rule.
       precision: what the backend computes in (`sid_tf2.backends.BACKEND_PRECISIONS`):
         "float32" (the default without a purpose) everywhere; TensorFlow also
         "mixed_bfloat16" or "mixed_float16"; the others their own reduced precisions, e.g. "int8".
@@ -212,7 +209,8 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
       low_precision_from, winograd_levels: the model variant (`sid_tf2.model.build_unet`).
       calibration: packed [H, W, C] patches for int8 precisions (default: simulated ones).
 
-    The predictor computes with the model's weights as they are when it is made.
+    The predictor computes with the model's weights as they are when it is made, whatever the
+    backend or settings: changing the model's weights later does not change its output.
     """
     block = get_camera(_model_camera(model)).block_size
     _check_tiles(tile_size, tile_overlap)  # before a conversion that may take seconds
@@ -220,7 +218,7 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
             and jit_compile is None):
         from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel
 
-        settings = tuning.tuned_settings(purpose, model=model)
+        settings = tuning.tuned_settings(purpose, model=model, tune=tune)
         purpose = None
     if settings is not None and settings.backend != "tensorflow":  # e.g. tuned: another runtime
         backend, precision, settings = settings.backend, settings.precision, None
@@ -230,13 +228,13 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, precision=None,
         if jit_compile or settings is not None or purpose is not None:
             raise ValueError(f"jit_compile, settings and purpose are TensorFlow's; the {backend} "
                              "backend compiles by itself")
-        run = make_runner(_with_variant(model, Variant()), backend, precision, calibration)
+        run = make_runner(_snapshot(model, Variant()), backend, precision, calibration)
         return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap)
     if settings is None:
         check_backend(backend, precision or "float32")
         settings = SpeedSettings(precision or "float32", bool(jit_compile), "as asked",
                                  low_precision_from=low_precision_from,
                                  winograd_levels=tuple(winograd_levels))
-    run, variant_model = _tensorflow_run(model, settings, whole_images=tile_size is None)
+    run, variant_model = _tensorflow_run(model, settings)
     return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap,
                      settings=settings, model=variant_model)

@@ -4,7 +4,8 @@ Left at their defaults (`--precision=auto`, `--jit_compile` unset), each script 
 settings measured fastest on this machine for its purpose that meet the purpose's accuracy floor
 (`sid_tf2.tuning`: train for train_sony.py, enhance for sid-enhance, evaluate for test_sony.py,
 where only float32 settings within 100 dB of the original's output qualify, so the metrics do
-not depend on the machine). `--faithful` always gives the original's float32 computation
+not depend on the machine); the original's computation stays unless a candidate is at least 5 %
+faster beyond the spread of the rounds. `--faithful` always gives the original's float32 computation
 without XLA; an explicit `--precision` or `--[no]jit_compile` is taken as asked.
 """
 
@@ -47,14 +48,12 @@ def wants_tuning(values=None):
     return not values.faithful and values.precision == AUTO and values.jit_compile is None
 
 
-def speed_settings_from_flags(values=None, *, purpose="train", model=None, camera="sony", log=print,
-                              restart=False):
+def speed_settings_from_flags(values=None, *, purpose="train", model=None, camera="sony", log=print):
     """The concrete `SpeedSettings` the flags ask for on this machine.
 
-    At their defaults the settings are tuned for `purpose` ("evaluate", "enhance" or "train";
-    measured once per machine and cached), comparing the outputs of `model` when given. With
-    `restart` the command may restart itself once with TensorFlow's oneDNN switched, when the
-    fastest settings need it (`sid_tf2.tuning.switch_onednn`).
+    At their defaults the settings are tuned for `purpose` ("evaluate", "enhance" or "train"):
+    measured on this machine's first run of the purpose (a progress line and the table go to
+    `log`) and cached, then checked on `model` when given (`sid_tf2.tuning`).
 
     Raises:
       ValueError: --faithful together with a contradicting --precision or --jit_compile.
@@ -62,12 +61,8 @@ def speed_settings_from_flags(values=None, *, purpose="train", model=None, camer
     values = flags.FLAGS if values is None else values
     check_speed_flags(values)
     if wants_tuning(values):
-        from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel
+        from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel  (keeps --help light)
 
-        settings = tuning.tuned_settings(purpose, model=model, camera=camera, log=log,
-                                         switchable=restart)
-        if restart:
-            tuning.switch_onednn(settings, log=log)
-        return settings
+        return tuning.tuned_settings(purpose, model=model, camera=camera, tune=True, log=log)
     return resolve_speed_settings(values.precision, values.jit_compile, faithful=values.faithful,
                                   purpose="evaluate" if purpose == "evaluate" else "fastest")

@@ -1,36 +1,41 @@
-"""Measured, not guessed: the fastest settings for a purpose on this machine, cached.
+"""Measured, not guessed: the speed settings for a purpose on this machine, chosen with a margin.
 
-Which precision, compiler (XLA or not) and convolution algorithm (direct or Winograd) is fastest
-differs between CPU kinds and GPUs, and a rule written on one machine is wrong on the next (on
-an AVX2-only Zen 3 XLA wins; on an AVX512-BF16 Zen 4 it loses to oneDNN). So the first time a
-purpose runs on a machine, `tuned_settings` times the candidate settings on a short input, keeps
-the fastest that meets the purpose's accuracy floor, caches the choice per machine (CPU model
-and flags, GPUs, TensorFlow version, oneDNN state, sid-tf2 version) in the user's cache
-directory, and prints one line with the choice and the table behind it, as cuDNN's autotuner and
-FFTW's wisdom do. `python -m sid_tf2.tune` shows, re-tunes or clears the cache.
+Which precision and compiler is fastest differs between CPU kinds and GPUs (on an AVX2-only Zen 3
+XLA wins; on an AVX512-BF16 Zen 4 bfloat16 without XLA does; on an Ice Lake without native
+bfloat16 nothing beats float32). So a script's first run on a machine times a few candidates on
+the code path the purpose runs, keeps the original's computation unless a candidate is clearly
+faster, caches the table per machine and prints it once; later runs print one line.
 
-Purposes and their floors, always against the original's computation (float32 without XLA,
-the first candidate, measured in the same run):
-- evaluate (test_sony.py): float32 only, output >= 100 dB PSNR against the original's;
-- enhance (sid-enhance): >= 55 dB (8-bit output quantises at about 59 dB), so bfloat16 and
-  float16 may win;
-- train (train_sony.py): the loss of a few steps from the same weights within the tolerance the
-  parity tests hold for that precision.
+- Few candidates (`CANDIDATES`), per purpose and kind of machine, in the order the project's
+  recorded measurements expect them to win (docs/speed_settings.md gives the numbers and the
+  families dropped for never winning). Where the list is the reference alone, nothing is timed.
+- Measure what runs: `evaluate` (test_sony.py) whole images; `enhance` (sid-enhance) one tile of
+  its default tiling through the same predictor; `train` steps on the run's patch size. Every
+  candidate is timed in the same interleaved rounds as the reference, in this process.
+- A margin: a candidate replaces the original's computation only when its median is at least
+  `MARGIN` below the reference's and its slowest round is faster than the reference's fastest.
+- Accuracy against float32, per model: 16-bit candidates are checked on the model that will run,
+  on a simulated low-light frame, each time they are chosen (one small forward pass); one that
+  misses the purpose's floor gives way to the next, with a line saying so.
+- A cache that cannot break a run: a damaged, partial or foreign entry is measured again (or, for
+  a library call, the reasoned rule is used) with one line; writes merge under a file lock; an
+  unwritable cache warns once and keeps the table for the process.
+- Library calls (`make_predictor(purpose=...)`, the training loop) take the cached choice or the
+  reasoned rule and never measure unless asked (`tune=True`, which the scripts pass, or
+  `python -m sid_tf2.tune`). Nothing here restarts a process or changes the environment:
+  TF_ENABLE_ONEDNN_OPTS stays as the user set it and is part of the machine's fingerprint.
 
-Where TensorFlow's oneDNN can be switched (an x86 CPU without GPUs), the candidates are also
-measured with it the other way, in a child process (TF_ENABLE_ONEDNN_OPTS is read when
-TensorFlow starts). test_sony.py and sid-enhance then restart themselves once with that setting
-when it wins (`switch_onednn`); library calls choose among the settings of their own process.
-
-SID_TF2_TUNING=off skips measuring and uses the reasoned rule of `sid_tf2.hardware` (the test
-suite does so, so that it never depends on timings); SID_TF2_CACHE_DIR moves the cache.
+SID_TF2_TUNING=off uses the reasoned rule without reading the cache (the test suite does so);
+SID_TF2_CACHE_DIR moves the cache from the platform's user cache directory.
 """
 
-import contextlib
 import dataclasses
 import datetime
+import functools
 import hashlib
 import json
+import logging
+import math
 import os
 import statistics
 import time
@@ -43,87 +48,97 @@ from sid_tf2.hardware import SpeedSettings
 
 PURPOSES = ("evaluate", "enhance", "train")
 FLOOR_DB = {"evaluate": 100.0, "enhance": 55.0}
+IDENTICAL_DB = 300.0  # the quality recorded for a bit-identical output (JSON has no infinity)
 # Relative loss difference from float32 over TRAIN_STEPS steps: parity_tests bounds.
 TRAIN_LOSS_RTOL = {"float32": 1e-4, "mixed_bfloat16": 1e-2, "mixed_float16": 1e-3}
-DEFAULT_BUDGET = 45.0  # seconds of measuring, compilation included
-MAX_BUDGET = 60.0
-INFERENCE_INPUT = (256, 384)  # packed height and width of the inference input
-TRAIN_PATCH = 256  # at 128, float32 still beat bfloat16 on a Zen 4 that trains 1.75x faster in bfloat16 at 512
-TRAIN_STEPS = 3
-TIMED_ROUNDS = 3
-START_FRACTION = 0.6  # no candidate starts after this share of the budget (timing needs the rest)
+MARGIN = 0.05  # a candidate must be this much faster than the reference, beyond its spread
+BUDGET = 30.0  # seconds: rounds after the third are timed only within it
+MIN_ROUNDS, MAX_ROUNDS = 3, 5
+EVALUATE_INPUT = (512, 768)  # packed, whole image (test_sony.py runs whole frames)
+ENHANCE_TILE = 640  # sid-enhance's default --tile_size
+ENHANCE_INPUT = (560, 640)  # one tile of a Sony frame at that tile size
+TRAIN_PATCH = 512  # the recipe's patch side; a run's own --patch_size is measured when given
+TRAIN_STEPS = 2  # steps whose losses are compared; they also warm the step up
+ESTIMATED_SECONDS = {"evaluate": 6, "enhance": 5, "train": 10}  # per candidate, on a 2-core Zen 4
+CHECK_SIDE = 160  # packed side of the simulated frame of the per-model accuracy check
 TUNING_ENV = "SID_TF2_TUNING"
 CACHE_ENV = "SID_TF2_CACHE_DIR"
 CACHE_FILE = "tuning.json"
-# Raised whenever the candidates run differently, so that choices measured before are measured
-# again (2: CPU inference without XLA through a frozen graph, sid_tf2.frozen_graph).
-TUNER_REVISION = 2
-ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
-USER_ONEDNN_ENV = "SID_TF2_USER_ONEDNN"  # set on a restart: the user's own TF_ENABLE_ONEDNN_OPTS
-CHILD_SHARE = 0.4  # of the budget, for the other oneDNN state's child process
-# Deployment runtimes worth timing for enhancing, and in what (sid_tf2.backends): OpenVINO is
-# the fastest of them in float32 and bfloat16 (benchmarks/RESULTS.md, section 4); their int8
-# stays near 42 dB, below the enhance floor.
-BACKEND_CANDIDATES = {"openvino": ("float32", "bfloat16")}
+# Raised whenever the candidates or their measurement change, so older tables are measured again
+# (3: few candidates per kind, tiles for enhance, the margin, no oneDNN switching).
+TUNER_REVISION = 3
+RUNTIME_DISTRIBUTIONS = {"openvino": "openvino", "onnxruntime": "onnxruntime", "litert": "ai-edge-litert"}
+
+# Per purpose and kind of machine: the reference, then the candidates in the order the recorded
+# measurements expect them to win (docs/speed_settings.md). Inputs of `enhance` vary in size, so
+# nothing that compiles per input shape (XLA, the Winograd layers) is a candidate there.
+CANDIDATES = {
+    "evaluate": {
+        "eigen_cpu": ("float32", "float32+xla"),  # AVX2 Zen 3: XLA 1.26x
+        "onednn_cpu": ("float32",),  # Ice Lake: XLA 0.64x, Winograd 1.08x (noise)
+        "bfloat16_cpu": ("float32",),  # Zen 4: XLA 0.72x; Winograd pays 10-18 s per shape
+        "gpu": ("float32", "float32+xla"),
+        "tensor_core_gpu": ("float32", "float32+xla"),
+    },
+    "enhance": {
+        "eigen_cpu": ("float32",),
+        "onednn_cpu": ("float32",),  # bfloat16 emulated: 0.28x; OpenVINO float32 0.89x
+        "bfloat16_cpu": ("float32", "mixed_bfloat16", "mixed_bfloat16@3"),  # 2.10x at 58 dB; 1.43x
+        "gpu": ("float32",),
+        "tensor_core_gpu": ("float32", "mixed_float16", "mixed_float16@3"),
+    },
+    "train": {
+        "eigen_cpu": ("float32", "float32+xla"),  # AVX2 Zen 3: 1.33x
+        "onednn_cpu": ("float32",),
+        "bfloat16_cpu": ("float32", "mixed_bfloat16"),  # Zen 4: 1.76x
+        "gpu": ("float32", "float32+xla"),
+        "tensor_core_gpu": ("float32", "mixed_float16+xla", "float32+xla"),
+    },
+}
+
+_LOG = logging.getLogger(__name__)
+_PROCESS_CACHE = {}  # (cache path, machine key, purpose) -> entry, for caches that can't be written
+_WARNED = set()  # cache paths whose write failure was reported
 
 
 @dataclasses.dataclass
 class Measurement:
-    """One candidate's row of the table."""
+    """One candidate's row of the table (JSON-safe: no NaN, no infinity)."""
 
     name: str
-    seconds: float = float("nan")  # median of the timed rounds (inference) or steps (train)
-    quality: float = float("nan")  # PSNR in dB (inference) or relative loss difference (train)
+    times: list = dataclasses.field(default_factory=list)  # seconds of the interleaved rounds
+    quality: float = 0.0  # PSNR in dB against float32 (inference) or relative loss difference (train)
     meets_floor: bool = False
-    note: str = ""  # why it was not measured or failed
+    error: str = ""  # why the candidate could not run here
+
+    @property
+    def median(self):
+        return statistics.median(self.times)
 
     def describe(self, purpose):
-        if self.note:
-            return f"{self.name}: {self.note}"
-        quality = (f"loss {self.quality:.1e}" if purpose == "train" else
-                   "identical" if self.quality == float("inf") else f"{self.quality:.0f} dB")
-        return f"{self.name} {self.seconds:.3f}s {quality}{'' if self.meets_floor else ' (below the floor)'}"
+        if self.error:
+            return f"{self.name}: {self.error}"
+        quality = (("same loss" if self.quality == 0 else f"loss within {self.quality:.0e}") if purpose == "train" else
+                   "identical" if self.quality >= IDENTICAL_DB else f"{self.quality:.0f} dB")
+        floor = "" if self.meets_floor else ", below the floor"
+        return (f"{self.name} {self.median:.3f} s ({min(self.times):.3f}-{max(self.times):.3f}), "
+                f"{quality}{floor}")
 
 
-def installed_backends():
-    """The deployment runtimes (sid_tf2.backends) whose package is installed here."""
-    import importlib.util  # pylint: disable=import-outside-toplevel
-
-    return tuple(name for name in BACKEND_CANDIDATES if importlib.util.find_spec(name) is not None)
+class CacheEntryError(ValueError):
+    """A cache entry that is not a table this tuner wrote for this machine."""
 
 
-def candidates(purpose, machine, backends=None):
-    """The settings worth timing for `purpose` on `machine` (a `hardware.Hardware`); the first
-    is the original's computation, the reference of the accuracy floors. Those without XLA come
-    first: they cost no compilation, so a tight time budget still measures them; deployment
-    runtimes (`backends`, default: those installed) come last, for enhancing on CPUs."""
-    if purpose not in PURPOSES:
-        raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}.")
-    gpu = bool(machine.gpu_capabilities)
-    names = ["float32", "float32+xla"]
-    if purpose == "train":
-        names += ["mixed_float16+xla"] if gpu else ["mixed_bfloat16", "mixed_bfloat16+xla"]
-    elif purpose == "enhance":
-        names += (["mixed_float16+xla", "mixed_float16@3+xla"] if gpu else
-                  ["mixed_bfloat16", "mixed_bfloat16@3", "mixed_bfloat16+xla"])
-    if purpose != "train" and not gpu:  # GPUs have their own Winograd kernels (cuDNN)
-        names += ["float32+winograd4-5", "float32+winograd3-5", "float32+xla+winograd4-5",
-                  "float32+xla+winograd3-5"]
-    options = sorted((settings_named(purpose, name) for name in names),
-                     key=lambda settings: settings.jit_compile)  # stable: reference first
-    if purpose == "enhance" and not gpu:
-        for backend in installed_backends() if backends is None else backends:
-            options += [settings_named(purpose, f"{backend}:{precision}")
-                        for precision in BACKEND_CANDIDATES[backend]]
-    return options
+# --- what to measure -------------------------------------------------------------------------
 
-
-def choose(settings, measurements, *, switchable=True):
-    """The fastest candidate that meets the floor (the reference always does); without
-    `switchable`, only among those that need no other oneDNN setting than this process's."""
-    ranked = sorted((m.seconds, index) for index, m in enumerate(measurements)
-                    if m.meets_floor and not m.note and (switchable or settings[index].onednn is None))
-    return settings[ranked[0][1]] if ranked else settings[0]
+def machine_kind(machine):
+    """The kind of a `hardware.Hardware`, as `CANDIDATES` names it."""
+    if machine.gpu_capabilities:
+        tensor_cores = all(c >= hardware.TENSOR_CORE_CAPABILITY for c in machine.gpu_capabilities)
+        return "tensor_core_gpu" if tensor_cores else "gpu"
+    if machine.native_bfloat16_cpu:
+        return "bfloat16_cpu"
+    return "onednn_cpu" if machine.onednn else "eigen_cpu"
 
 
 def settings_named(purpose, name, reason=""):
@@ -133,37 +148,227 @@ def settings_named(purpose, name, reason=""):
     return dataclasses.replace(settings, tensor_float_32=purpose != "evaluate" and name != "float32")
 
 
-def onednn_switchable(machine):
-    """Whether oneDNN can be switched for this machine's computation: x86 CPUs without GPUs."""
-    import platform  # pylint: disable=import-outside-toplevel
+def candidates(purpose, machine):
+    """The settings worth timing for `purpose` on `machine`: the original's computation first."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}.")
+    return [settings_named(purpose, name) for name in CANDIDATES[purpose][machine_kind(machine)]]
 
-    return not machine.gpu_capabilities and platform.machine().lower() in ("x86_64", "amd64")
+
+def reasoned(purpose, machine):
+    """The choice without a measurement: the candidate the recorded measurements expect to win
+    (the first after the reference), except for `evaluate`, which never changes the
+    computation unmeasured."""
+    names = CANDIDATES[purpose][machine_kind(machine)]
+    name = names[1] if purpose != "evaluate" and len(names) > 1 else names[0]
+    return settings_named(purpose, name)
 
 
-def user_onednn_setting():
-    """TF_ENABLE_ONEDNN_OPTS as the user set it ("" when unset), across our own restart."""
-    return os.environ.get(USER_ONEDNN_ENV, os.environ.get(ONEDNN_ENV, ""))
+def rank(rows):
+    """Names to use, best first: the candidates that meet the floor and beat the reference
+    (the first row) by the margin with spreads apart, fastest first; then the reference."""
+    reference = rows[0]
+    winners = [row for row in rows[1:] if row.meets_floor and not row.error and row.times
+               and row.median <= (1 - MARGIN) * reference.median
+               and max(row.times) < min(reference.times)]
+    return [row.name for row in sorted(winners, key=lambda row: row.median)] + [reference.name]
+
+
+# --- realistic inputs and the accuracy check ---------------------------------------------------
+
+@functools.lru_cache(maxsize=4)
+def realistic_input(channels, side=CHECK_SIDE):
+    """A simulated low-light frame as the network sees it, [1, side, side, channels]: a
+    photograph unprocessed to a raw mosaic, darkened with a camera's noise, packed and amplified
+    (`sid_tf2.simulation`). For a 9-channel (Fuji) network the Bayer channels stand in for the
+    X-Trans ones."""
+    from sid_tf2.simulation.stream import OnTheFlySampler  # pylint: disable=import-outside-toplevel
+
+    packed, _ = OnTheFlySampler(patch_size=side, seed=0, examples_per_epoch=1).example(0, 0)
+    if channels != packed.shape[-1]:
+        packed = packed[..., np.arange(channels) % packed.shape[-1]]
+    return np.ascontiguousarray(packed[None], np.float32)
+
+
+def tiled_to(image, height, width):
+    """`image` [1, h, w, c] repeated (mirrored, so without seams) to [1, height, width, c]."""
+    while image.shape[1] < height or image.shape[2] < width:
+        image = np.concatenate([image, image[:, ::-1]], axis=1) if image.shape[1] < height else image
+        image = np.concatenate([image, image[:, :, ::-1]], axis=2) if image.shape[2] < width else image
+    return np.ascontiguousarray(image[:, :height, :width])
+
+
+def full_range_model(camera="sony"):
+    """A seeded network whose output on a realistic input spans [0, 1] (1st-99th percentile at
+    0.02-0.98), standing in when no trained model is given: a random network's output sits near
+    0, where a precision's error looks 20 dB smaller than on a photograph."""
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from sid_tf2.model import build_unet, get_camera  # pylint: disable=import-outside-toplevel
+
+    keras.utils.set_random_seed(0)
+    model = build_unet(camera)
+    output = np.asarray(model(realistic_input(get_camera(camera).in_channels), training=False))
+    low, high = np.percentile(output, [1, 99])
+    scale = 0.96 / max(float(high - low), 1e-6)
+    last = model.get_layer("g_conv10")
+    kernel, bias = last.get_weights()
+    last.set_weights([kernel * scale, bias * scale + (0.02 - low * scale)])
+    return model
+
+
+def psnr(output, reference):
+    """PSNR in dB of two images clipped to [0, 1], at most IDENTICAL_DB (equal images)."""
+    from sid_tf2.backends.common import agreement_psnr  # pylint: disable=import-outside-toplevel
+
+    return min(IDENTICAL_DB, agreement_psnr(output, reference))
+
+
+def check_accuracy(purpose, settings, model):
+    """PSNR of `settings` against float32 on `model`, on a realistic input (None where the
+    settings compute in float32 and need no per-model check)."""
+    if settings.precision == "float32" or purpose not in FLOOR_DB:
+        return None
+    from sid_tf2.model import build_unet, get_camera  # pylint: disable=import-outside-toplevel
+
+    packed = realistic_input(model.input_shape[-1])
+    camera = next(name for name in ("sony", "fuji") if get_camera(name).in_channels == model.input_shape[-1])
+    variant = settings.variant  # the precision's rounding, run eagerly: no tracing, no compiling
+    fast = build_unet(camera, variant.precision, low_precision_from=variant.low_precision_from)
+    fast.set_weights(model.get_weights())
+    return psnr(np.asarray(fast(packed, training=False), np.float32),
+                np.asarray(model(packed, training=False), np.float32))
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+def _interleaved(calls, budget, started, warm_up=True):
+    """Time each call once to warm up (tracing, compilation; unless warmed up already), then in
+    MIN_ROUNDS to MAX_ROUNDS interleaved rounds (those past MIN_ROUNDS only within `budget`).
+    Returns {name: [s, ...]}."""
+    for call in calls.values() if warm_up else ():
+        call()
+    times = {name: [] for name in calls}
+    for round_index in range(MAX_ROUNDS):
+        if round_index >= MIN_ROUNDS and time.monotonic() - started > budget:
+            break
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def measure_inference(purpose, settings, model, *, shape=None, tile_size=None, budget=BUDGET):
+    """Time each of `settings` (TensorFlow settings or another runtime's) on one input of
+    `shape` through the predictor the purpose uses, interleaved; PSNR against the first's.
+
+    Returns a list of `Measurement`.
+    """
+    from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel
+
+    started = time.monotonic()
+    shape = shape or (ENHANCE_INPUT if purpose == "enhance" else EVALUATE_INPUT)
+    tile_size = tile_size if tile_size is not None else (ENHANCE_TILE if purpose == "enhance" else None)
+    packed = tiled_to(realistic_input(model.input_shape[-1]), *shape)
+    rows, calls, reference = [], {}, None
+    for candidate in settings:
+        try:
+            predictor = make_predictor(model, settings=candidate, tile_size=tile_size)
+
+            def call(predictor=predictor, candidate=candidate):
+                if candidate.backend == "tensorflow":
+                    hardware.apply_math_settings(candidate)  # TF32 on GPUs is process-wide
+                return predictor(packed)
+
+            output = call()
+        except Exception as error:  # pylint: disable=broad-except  (a candidate the platform lacks)
+            rows.append(Measurement(candidate.name, error=f"failed: {type(error).__name__}: {error}"[:200]))
+            continue
+        reference = output if reference is None else reference
+        quality = psnr(output, reference)
+        rows.append(Measurement(candidate.name, quality=quality, meets_floor=quality >= FLOOR_DB[purpose]))
+        calls[candidate.name] = call
+    times = _interleaved(calls, budget, started)
+    for row in rows:
+        row.times = times.get(row.name, [])
+    return rows
+
+
+def measure_training(settings, camera="sony", *, patch=TRAIN_PATCH, budget=BUDGET):
+    """Each candidate takes TRAIN_STEPS steps from the same weights on one realistic batch (its
+    losses compared with the first candidate's), then interleaved timed steps.
+
+    Returns a list of `Measurement`.
+    """
+    import keras  # pylint: disable=import-outside-toplevel
+
+    from sid_tf2.model import build_unet, get_camera  # pylint: disable=import-outside-toplevel
+    from sid_tf2.training.step import make_optimizer, make_train_step  # pylint: disable=import-outside-toplevel
+
+    started = time.monotonic()
+    spec = get_camera(camera)
+    inputs = tiled_to(realistic_input(spec.in_channels), patch, patch)
+    ground_truth = tiled_to(np.sqrt(inputs[..., :3]), spec.block_size * patch, spec.block_size * patch)
+    keras.utils.set_random_seed(0)
+    initial = build_unet(camera).get_weights()
+    rows, calls, reference = [], {}, None
+    for candidate in settings:
+        try:
+            model = build_unet(camera, candidate.precision)
+            model.set_weights(initial)
+            step = make_train_step(model, make_optimizer(1e-4, candidate.precision),
+                                   precision=candidate.precision, jit_compile=candidate.jit_compile)
+            losses = np.array([float(step(inputs, ground_truth, 1e-4)) for _ in range(TRAIN_STEPS)])
+        except Exception as error:  # pylint: disable=broad-except  (a candidate the platform lacks)
+            rows.append(Measurement(candidate.name, error=f"failed: {type(error).__name__}: {error}"[:200]))
+            continue
+        reference = losses if reference is None else reference
+        difference = float(np.max(np.abs(losses - reference) / np.abs(reference)))
+        finite = bool(np.all(np.isfinite(losses))) and math.isfinite(difference)
+        rows.append(Measurement(candidate.name, quality=difference if finite else 1.0,
+                                meets_floor=finite and difference <= TRAIN_LOSS_RTOL[candidate.precision]))
+        calls[candidate.name] = functools.partial(lambda step: float(step(inputs, ground_truth, 1e-4)), step)
+    times = _interleaved(calls, budget, started, warm_up=False)
+    for row in rows:
+        row.times = times.get(row.name, [])
+    return rows
 
 
 # --- the machine and the cache ---------------------------------------------------------------
 
-def machine_fingerprint():
+def installed_runtimes():
+    """{distribution: version} of the deployment runtimes installed (sid_tf2.backends)."""
+    from importlib import metadata  # pylint: disable=import-outside-toplevel
+
+    versions = {}
+    for distribution in RUNTIME_DISTRIBUTIONS.values():
+        try:
+            versions[distribution] = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def machine_fingerprint(machine=None):
     """What decides the fastest settings, and so identifies a cache entry."""
+    import keras  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     import sid_tf2  # pylint: disable=import-outside-toplevel
+    from sid_tf2.backends.common import thread_count  # pylint: disable=import-outside-toplevel
 
-    machine = hardware.detect_hardware()
-    gpus = hardware.gpu_names()
+    machine = machine or hardware.detect_hardware()
     flags = " ".join(sorted(machine.cpu_flags))
     return {
         "cpu": hardware.read_cpu_model() or "unknown",
         "cpu_flags_sha1": hashlib.sha1(flags.encode()).hexdigest()[:12],
+        "usable_cores": thread_count(),  # the affinity decides speed more than the CPU model
+        "onednn": machine.onednn,
         "onednn_bfloat16": machine.onednn_bfloat16,
-        "gpus": [f"{name} ({a}.{b})" for name, (a, b) in zip(gpus, machine.gpu_capabilities)],
-        "tensorflow": tf.__version__,
-        # The oneDNN state follows from the CPU, the TensorFlow version and this setting.
-        "onednn_setting": user_onednn_setting(),
+        "gpus": [f"{name} ({a}.{b})" for name, (a, b) in zip(hardware.gpu_names(), machine.gpu_capabilities)],
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
+                     **installed_runtimes()},
         "sid_tf2": sid_tf2.__version__,
         "tuner": TUNER_REVISION,
     }
@@ -174,347 +379,238 @@ def fingerprint_key(fingerprint):
 
 
 def cache_path():
-    """$SID_TF2_CACHE_DIR/tuning.json, else the user's cache directory's sid-tf2/tuning.json."""
-    directory = os.environ.get(CACHE_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "sid-tf2")
+    """$SID_TF2_CACHE_DIR/tuning.json, else tuning.json in the platform's user cache directory
+    for sid-tf2 (~/.cache/sid-tf2 on Linux)."""
+    import platformdirs  # pylint: disable=import-outside-toplevel
+
+    directory = os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("sid-tf2", appauthor=False)
     return os.path.join(directory, CACHE_FILE)
 
 
-def load_cache(path=None):
-    """{machine key: {"fingerprint": ..., "purposes": {purpose: entry}}}; empty if absent or
-    unreadable (a damaged cache is only re-measured, never an error)."""
-    path = path or cache_path()
+def load_cache(path):
+    """{machine key: {"fingerprint": ..., "purposes": {purpose: entry}}}; empty when the file
+    is absent, unreadable or not such a mapping (a damaged cache is measured again)."""
     try:
         with open(path, encoding="utf-8") as stream:
             cache = json.load(stream)
-        return cache if isinstance(cache, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, UnicodeDecodeError):
         return {}
+    return {key: value for key, value in cache.items() if isinstance(value, dict)} if isinstance(cache, dict) else {}
 
 
-def save_cache(cache, path=None):
-    """Write the cache atomically; returns an error text instead of raising (a cache that cannot
-    be written costs a re-measurement next time, nothing more)."""
-    path = path or cache_path()
+def _lock(path):
+    import filelock  # pylint: disable=import-outside-toplevel
+
+    return filelock.FileLock(path + ".lock", timeout=60)
+
+
+def store_entry(path, fingerprint, purpose, entry):
+    """Merge one purpose's entry into the cache file under a lock (other purposes and machines,
+    written meanwhile by other processes, are kept). Returns "" or what went wrong."""
+    key = fingerprint_key(fingerprint)
+    _PROCESS_CACHE[(path, key, purpose)] = entry
     try:
-        write_text(path, json.dumps(cache, indent=2, sort_keys=True) + "\n")
-    except OSError as error:
-        return f"{path}: {error.strerror or error}"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with _lock(path):
+            cache = load_cache(path)
+            machine = cache.get(key) if isinstance(cache.get(key), dict) else None
+            if not machine or not isinstance(machine.get("purposes"), dict):
+                machine = cache[key] = {"fingerprint": fingerprint, "purposes": {}}
+            machine["purposes"][purpose] = entry
+            write_text(path, json.dumps(cache, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    except Exception as error:  # pylint: disable=broad-except  (filelock's Timeout, OSError, WriteError)
+        return f"{path}: {getattr(error, 'strerror', None) or error}"
     return ""
 
 
-def _entry(measurements, purpose, shape):
-    return {
-        "table": [dataclasses.asdict(m) for m in measurements],
-        "input": list(shape),
-        "tuned": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "purpose": purpose,
-    }
-
-
-def select(purpose, entry, *, switchable=True):
-    """The settings an entry's table makes fastest (see `choose`), as `SpeedSettings`."""
-    rows = [Measurement(**row) for row in entry["table"]]
-    options = [settings_named(purpose, row.name) for row in rows]
-    return choose(options, rows, switchable=switchable)
-
-
-def summary_line(purpose, entry, *, switchable=True, table=True):
-    """One line: the choice, its speed against the original's computation, and the table
-    (without `table`: where it was printed)."""
-    rows = [Measurement(**row) for row in entry["table"]]
-    name = select(purpose, entry, switchable=switchable).name
-    chosen = next(row for row in rows if row.name == name)
-    speed = f"{rows[0].seconds / chosen.seconds:.2f}x the original's computation"
-    if not table:
-        return f"{name} ({speed}; measured {entry['tuned']}, the table above)"
-    return f"{name} ({speed}; measured {entry['tuned']}: {' | '.join(row.describe(purpose) for row in rows)})"
-
-
-# --- measuring -------------------------------------------------------------------------------
-
-def reference_input(height, width, channels, seed=0):
-    """A fixed, image-like packed input in [0, 1]: smooth structure, edges and noise, so that
-    precision losses show as they would on a photograph (a constant input hides them)."""
-    rng = np.random.default_rng(seed)
-    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
-    image = 0.3 + 0.2 * np.sin(rows / 17.0)[..., None] * np.cos(cols / 23.0)[..., None]
-    image = image + 0.2 * ((rows // 32 + cols // 32) % 2)[..., None]
-    image = image * rng.uniform(0.6, 1.0, channels).astype(np.float32)
-    image = image + rng.normal(0.0, 0.03, (height, width, channels)).astype(np.float32)
-    return np.clip(image, 0.0, 1.0)[None].astype(np.float32)
-
-
-def _psnr(output, reference):
-    output, reference = np.clip(output, 0, 1), np.clip(reference, 0, 1)
-    mse = float(np.mean((output.astype(np.float64) - reference) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
-
-
-def measure_inference(purpose, settings, model, *, shape=INFERENCE_INPUT, budget=DEFAULT_BUDGET,
-                      reference=None):
-    """Time each candidate's predictor on one fixed input, interleaved; PSNR against
-    `reference` (default: the first candidate's output). Returns (measurements, reference)."""
-    from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel
-
-    packed = reference_input(*shape, model.input_shape[-1])
-    started = time.monotonic()
-    measurements, runs = [], {}
-    for index, candidate in enumerate(settings):
-        if index and time.monotonic() - started > START_FRACTION * budget:
-            measurements.append(Measurement(candidate.name, note="not measured (time budget)"))
-            continue
-        try:
-            predictor = make_predictor(model, settings=candidate)
-            hardware.apply_math_settings(candidate)  # TF32 on GPUs is process-wide
-            output = predictor(packed)  # traces (and compiles with XLA)
-        except Exception as error:  # pylint: disable=broad-except  (a candidate the platform lacks)
-            measurements.append(Measurement(candidate.name, note=f"failed ({type(error).__name__})"))
-            continue
-        reference = output if reference is None else reference
-        quality = float(_psnr(output, reference))
-        measurements.append(Measurement(candidate.name, quality=quality,
-                                        meets_floor=bool(quality >= FLOOR_DB[purpose])))
-        runs[index] = (predictor, [])
-    for _ in range(TIMED_ROUNDS):
-        for predictor, times in runs.values():
-            if times and time.monotonic() - started > budget:
-                continue
-            hardware.apply_math_settings(predictor.settings)
-            start = time.perf_counter()
-            predictor(packed)
-            times.append(time.perf_counter() - start)
-    for index, (_, times) in runs.items():
-        measurements[index].seconds = statistics.median(times)
-    return measurements, reference
-
-
-def measure_training(settings, camera, *, patch=TRAIN_PATCH, budget=DEFAULT_BUDGET, reference=None):
-    """Each candidate takes TRAIN_STEPS steps from the same weights on one fixed batch (the
-    losses are compared with `reference`, default the first's), then TIMED_ROUNDS timed steps.
-    Returns (measurements, reference losses)."""
-    import keras  # pylint: disable=import-outside-toplevel
-
-    from sid_tf2.model import build_unet, get_camera  # pylint: disable=import-outside-toplevel
-    from sid_tf2.training.step import make_optimizer, make_train_step  # pylint: disable=import-outside-toplevel
-
-    channels, block = get_camera(camera).in_channels, get_camera(camera).block_size
-    inputs = reference_input(patch, patch, channels)
-    ground_truth = reference_input(block * patch, block * patch, 3, seed=1)
-    keras.utils.set_random_seed(0)
-    initial = build_unet(camera).get_weights()
-    started = time.monotonic()
-    measurements = []
-    for index, candidate in enumerate(settings):
-        if index and time.monotonic() - started > START_FRACTION * budget:
-            measurements.append(Measurement(candidate.name, note="not measured (time budget)"))
-            continue
-        try:
-            model = build_unet(camera, candidate.precision)
-            model.set_weights(initial)
-            step = make_train_step(model, make_optimizer(1e-4, candidate.precision),
-                                   precision=candidate.precision, jit_compile=candidate.jit_compile)
-            losses = np.array([float(step(inputs, ground_truth, 1e-4)) for _ in range(TRAIN_STEPS)])
-            times = []
-            for _ in range(TIMED_ROUNDS):
-                start = time.perf_counter()
-                float(step(inputs, ground_truth, 1e-4))
-                times.append(time.perf_counter() - start)
-        except Exception as error:  # pylint: disable=broad-except  (a candidate the platform lacks)
-            measurements.append(Measurement(candidate.name, note=f"failed ({type(error).__name__})"))
-            continue
-        reference = losses if reference is None else reference
-        difference = float(np.max(np.abs(losses - reference) / np.abs(reference)))
-        measurements.append(Measurement(
-            candidate.name, seconds=statistics.median(times), quality=difference,
-            meets_floor=bool(np.all(np.isfinite(losses))) and difference <= TRAIN_LOSS_RTOL[candidate.precision]))
-    return measurements, reference
-
-
-def _reasoned(purpose):
-    """The rule of sid_tf2.hardware, for SID_TF2_TUNING=off."""
-    settings = hardware.resolve_speed_settings(purpose="evaluate" if purpose == "evaluate" else "fastest")
-    return dataclasses.replace(settings, reason=f"{settings.reason} [{TUNING_ENV}=off: reasoned, not measured]")
-
-
-@contextlib.contextmanager
-def _quiet_retracing():
-    """Each candidate is a new tf.function of the same code, which TensorFlow reports as
-    "excessive retracing": expected here, so its logger is kept to errors meanwhile."""
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def _default_model(model, camera):
-    if model is not None:
-        return model
-    import keras  # pylint: disable=import-outside-toplevel
-
-    from sid_tf2.model import build_unet  # pylint: disable=import-outside-toplevel
-
-    keras.utils.set_random_seed(0)
-    return build_unet(camera)
-
-
-def measure(purpose, options, *, model=None, camera="sony", shape=None, budget=DEFAULT_BUDGET,
-            reference=None):
-    """Measure `options` in this process: (measurements, reference, shape)."""
+def measured_shape(purpose, patch=None):
+    """The input a purpose is measured on: [height, width] packed (train: the patch)."""
     if purpose == "train":
-        patch = int(np.ravel(shape)[0]) if shape is not None else TRAIN_PATCH  # a side, or (side, side)
-        measurements, reference = measure_training(options, camera, patch=patch, budget=budget,
-                                                   reference=reference)
-        return measurements, reference, (patch, patch)
-    shape = tuple(shape or INFERENCE_INPUT)
-    measurements, reference = measure_inference(purpose, options, _default_model(model, camera),
-                                                shape=shape, budget=budget, reference=reference)
-    return measurements, reference, shape
+        return [patch or TRAIN_PATCH] * 2
+    return list(ENHANCE_INPUT if purpose == "enhance" else EVALUATE_INPUT)
 
 
-def _measure_other_onednn(purpose, options, model, camera, shape, budget, reference, onednn):
-    """The same candidates with oneDNN the other way, in a child process (`python -m
-    sid_tf2.tune --child=...`): the same weights and reference travel through a directory."""
-    import subprocess  # pylint: disable=import-outside-toplevel
-    import sys  # pylint: disable=import-outside-toplevel
-    import tempfile  # pylint: disable=import-outside-toplevel
-
-    other = not onednn
-    suffix = "+onednn_on" if other else "+onednn_off"
-    options = [o for o in options if o.backend == "tensorflow"]  # the others have no TF oneDNN
-    with tempfile.TemporaryDirectory(prefix="sid_tf2_tune_") as work:
-        np.save(os.path.join(work, "reference.npy"), reference)
-        if purpose != "train":
-            _default_model(model, camera).save_weights(os.path.join(work, "model.weights.h5"))
-        request = {"purpose": purpose, "camera": camera, "shape": list(shape), "budget": budget,
-                   "options": [o.name for o in options]}
-        with open(os.path.join(work, "request.json"), "w", encoding="utf-8") as stream:
-            json.dump(request, stream)
-        env = dict(os.environ, **{ONEDNN_ENV: "1" if other else "0", USER_ONEDNN_ENV: user_onednn_setting(),
-                                  "TF_CPP_MIN_LOG_LEVEL": "3"})
-        env.pop(TUNING_ENV, None)
+def parse_entry(purpose, entry, machine, shape):
+    """The measurements of a cache entry, checked: raises CacheEntryError for anything this
+    tuner would not have written for this machine and input `shape` (wrong types, non-finite or
+    non-positive times, other candidates, a runtime no longer installed)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("table"), list):
+        raise CacheEntryError("not a table")
+    if entry.get("input") != shape:
+        raise CacheEntryError(f"measured on {entry.get('input')}, not {shape}")
+    expected = list(CANDIDATES[purpose][machine_kind(machine)])
+    rows = []
+    for row in entry["table"]:
         try:
-            subprocess.run([sys.executable, "-m", "sid_tf2.tune", f"--child={work}"], env=env,
-                           capture_output=True, timeout=budget + 60, check=True)
-            with open(os.path.join(work, "measurements.json"), encoding="utf-8") as stream:
-                rows = json.load(stream)
-        except (OSError, ValueError, subprocess.SubprocessError) as error:
-            return [Measurement(o.name + suffix, note=f"failed ({type(error).__name__})") for o in options]
-    return [Measurement(**dict(row, name=row["name"] + suffix)) for row in rows]
+            rows.append(Measurement(**row))
+        except TypeError as error:
+            raise CacheEntryError(f"a malformed row ({error})") from None
+    if [row.name for row in rows] != expected:
+        raise CacheEntryError(f"candidates {[row.name for row in rows]} instead of {expected}")
+    for row in rows:
+        if not (isinstance(row.times, list) and all(isinstance(t, (int, float)) and math.isfinite(t) and t > 0
+                                                    for t in row.times)):
+            raise CacheEntryError(f"{row.name}: times must be positive numbers")
+        if not isinstance(row.quality, (int, float)) or not math.isfinite(row.quality):
+            raise CacheEntryError(f"{row.name}: quality must be a number")
+        if not row.error and len(row.times) < MIN_ROUNDS:
+            raise CacheEntryError(f"{row.name}: fewer than {MIN_ROUNDS} timed rounds")
+    if rows[0].error or not rows[0].meets_floor:
+        raise CacheEntryError("the reference was not measured")
+    installed = installed_runtimes()
+    missing = sorted({backend for backend in (SpeedSettings.from_name(row.name).backend for row in rows)
+                      if backend != "tensorflow" and RUNTIME_DISTRIBUTIONS.get(backend) not in installed})
+    if missing:
+        raise CacheEntryError(f"measured with {', '.join(missing)}, no longer installed")
+    return rows
 
 
-def run_child(work):
-    """The child side of `_measure_other_onednn`: measure and write measurements.json."""
-    with open(os.path.join(work, "request.json"), encoding="utf-8") as stream:
-        request = json.load(stream)
-    purpose = request["purpose"]
-    options = [settings_named(purpose, name) for name in request["options"]]
-    model = None
-    if purpose != "train":
-        from sid_tf2.model import build_unet  # pylint: disable=import-outside-toplevel
-
-        model = build_unet(request["camera"])
-        model.load_weights(os.path.join(work, "model.weights.h5"))
-    with _quiet_retracing():
-        measurements, _, _ = measure(purpose, options, model=model, camera=request["camera"],
-                                     shape=request["shape"], budget=request["budget"],
-                                     reference=np.load(os.path.join(work, "reference.npy")))
-    write_text(os.path.join(work, "measurements.json"),
-               json.dumps([dataclasses.asdict(m) for m in measurements]))
+def table_lines(purpose, rows):
+    """The table as lines: each candidate's median, spread and quality, the reference first."""
+    return [f"  {row.describe(purpose)}" + ("  (reference)" if index == 0 else "")
+            for index, row in enumerate(rows)]
 
 
-def tuned_settings(purpose, *, model=None, camera="sony", retune=False, budget=DEFAULT_BUDGET,
-                   shape=None, switchable=False, log=print):
-    """The settings for `purpose` on this machine: from the cache, else measured now.
+# --- choosing --------------------------------------------------------------------------------
+
+def _is_off():
+    return os.environ.get(TUNING_ENV, "").strip().lower() in ("off", "0", "false", "no")
+
+
+def _warn(log, text):
+    (log or _LOG.warning)(f"warning: {text}" if log else text)
+
+
+def tuned_settings(purpose, *, model=None, camera="sony", tune=False, retune=False, patch=None,
+                   budget=BUDGET, log=None):
+    """The speed settings for `purpose` on this machine.
+
+    From the cache when it holds this machine's table; else, with `tune` (the scripts' first
+    run) or `retune`, measured now and cached; else the reasoned rule (`reasoned`), so that a
+    library call never spends more than a moment deciding. Then checked on `model` (16-bit
+    candidates only, see `check_accuracy`), falling back to the next choice when it misses the
+    floor.
 
     Args:
       purpose: "evaluate", "enhance" or "train".
-      model: for evaluate/enhance, the model whose outputs are compared (its weights make the
-        accuracy floor meaningful); a seeded random one of `camera` when None.
-      retune: measure even if the cache has an entry.
-      budget: seconds of measuring (at most MAX_BUDGET); candidates beyond it are skipped.
-      shape: the packed input (inference) or the patch side (train) to measure on.
-      switchable: the caller can restart with oneDNN switched (`switch_onednn`), so settings
-        that need that may be chosen.
-      log: where the one-line summary goes.
+      model: the network that will run (evaluate, enhance); `full_range_model(camera)` when None.
+      camera: the network measured when no model is given.
+      tune, retune: measure when nothing valid is cached / measure again anyway.
+      patch: the training patch side to measure on (train; default TRAIN_PATCH); a table
+        measured on another side is measured again.
+      budget: seconds; rounds beyond the third are timed only within it.
+      log: where the progress line, the table (when measured now) and warnings go; None: the
+        `sid_tf2.tuning` logger's warnings only.
+    Returns:
+      `SpeedSettings` whose `reason` is one line: the choice and its measured gain.
     """
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}.")
-    if os.environ.get(TUNING_ENV, "").lower() == "off":
-        return _reasoned(purpose)
-    fingerprint = machine_fingerprint()
-    key = fingerprint_key(fingerprint)
-    path = cache_path()
-    cache = load_cache(path)
-    entry = cache.get(key, {}).get("purposes", {}).get(purpose)
-    if entry and not retune:
-        try:
-            line = summary_line(purpose, entry, switchable=switchable)
-            return dataclasses.replace(select(purpose, entry, switchable=switchable),
-                                       reason=f"tuned for this machine ({path}): {line}")
-        except (KeyError, TypeError, ValueError, StopIteration):
-            pass  # an entry of another format: measure again
-    budget = min(float(budget), MAX_BUDGET)
     machine = hardware.detect_hardware()
+    if _is_off():
+        return _with_reason(reasoned(purpose, machine), f"[{TUNING_ENV}=off: reasoned, not measured]")
+    names = CANDIDATES[purpose][machine_kind(machine)]
+    if len(names) == 1:
+        return _with_reason(settings_named(purpose, names[0]),
+                            f"the only candidate on a {machine.describe()}, nothing to measure")
+    fingerprint = machine_fingerprint(machine)
+    path = cache_path()
+    rows, measured_now = None, False
+    if not retune:
+        rows = _cached_rows(purpose, machine, fingerprint, path, log, measured_shape(purpose, patch))
+    if rows is None and (tune or retune):
+        rows = _measure_and_store(purpose, machine, fingerprint, path, model, camera, patch, budget, log)
+        measured_now = True
+    if rows is None:
+        choice = reasoned(purpose, machine).name
+        return _first_accurate(purpose, dict.fromkeys([choice, names[0]]), model, camera, log, lambda name: (
+            "reasoned, not measured: `sid-tune` measures this machine" if name == choice else
+            f"the original's computation; {choice} was reasoned, not measured"))
+    when = "measured now" if measured_now else "measured before"
+    reference = rows[0]
+    medians = {row.name: row.median for row in rows}
+    return _first_accurate(purpose, rank(rows), model, camera, log, lambda name: (
+        f"{reference.median / medians[name]:.2f}x the original's computation, {when}; `sid-tune` "
+        f"shows the table" if name != reference.name else
+        f"the original's computation: no candidate was {MARGIN:.0%} faster, {when}; `sid-tune` "
+        f"shows the table"))
+
+
+def _with_reason(settings, why):
+    return dataclasses.replace(settings, reason=f"{settings.name} ({why})")
+
+
+def _cached_rows(purpose, machine, fingerprint, path, log, shape):
+    key = fingerprint_key(fingerprint)
+    entry = _PROCESS_CACHE.get((path, key, purpose))
+    if entry is None:
+        machine_entry = load_cache(path).get(key) or {}
+        purposes = machine_entry.get("purposes") if isinstance(machine_entry, dict) else None
+        entry = purposes.get(purpose) if isinstance(purposes, dict) else None
+    if entry is None:
+        return None
+    try:
+        return parse_entry(purpose, entry, machine, shape)
+    except CacheEntryError as error:
+        _warn(log, f"ignoring the {purpose} entry of {path} ({error})")
+        return None
+
+
+def _measure_and_store(purpose, machine, fingerprint, path, model, camera, patch, budget, log):
     options = candidates(purpose, machine)
-    other = onednn_switchable(machine)
-    log(f"tuning {purpose} settings for this machine (once; at most {budget:.0f} s"
-        f"{', oneDNN on and off' if other else ''}) ...")
-    own_budget = budget * (1 - CHILD_SHARE) if other else budget
-    with _quiet_retracing():
-        measurements, reference, shape = measure(purpose, options, model=model, camera=camera,
-                                                 shape=shape, budget=own_budget)
-    if other:
-        measurements += _measure_other_onednn(purpose, options, model, camera, shape,
-                                              budget * CHILD_SHARE, reference, machine.onednn)
-    entry = _entry(measurements, purpose, shape)
-    cache.setdefault(key, {"fingerprint": fingerprint, "purposes": {}})["purposes"][purpose] = entry
-    problem = save_cache(cache, path)
-    where = f"not cached: {problem}" if problem else f"cached in {path}"
-    line = summary_line(purpose, entry, switchable=switchable)
-    log(f"tuned {purpose}: {line}; {where}")
-    short = summary_line(purpose, entry, switchable=switchable, table=False)  # the table once
-    return dataclasses.replace(select(purpose, entry, switchable=switchable),
-                               reason=f"tuned for this machine: {short}")
+    say = log or (lambda text: None)
+    say(f"measuring the {purpose} settings once for this machine: {len(options)} candidates "
+        f"({', '.join(o.name for o in options)}), about {ESTIMATED_SECONDS[purpose] * len(options)} s ...")
+    started = time.monotonic()
+    if purpose == "train":
+        rows = measure_training(options, camera, patch=patch or TRAIN_PATCH, budget=budget)
+    else:
+        rows = measure_inference(purpose, options, model if model is not None else full_range_model(camera),
+                                 shape=measured_shape(purpose), budget=budget)
+    if rows[0].error:
+        raise RuntimeError(f"the original's computation failed to run: {rows[0].error}")
+    say(f"measured in {time.monotonic() - started:.0f} s (median and range of "
+        f"{len(rows[0].times)} interleaved rounds; a candidate needs a {MARGIN:.0%} gain beyond "
+        f"the reference's range):")
+    for line in table_lines(purpose, rows):
+        say(line)
+    entry = {"table": [dataclasses.asdict(row) for row in rows], "input": measured_shape(purpose, patch),
+             "tuned": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    problem = store_entry(path, fingerprint, purpose, entry)
+    if problem and path not in _WARNED:
+        _WARNED.add(path)
+        _warn(log, f"cannot save the tuning cache ({problem}): the choice holds for this process "
+                   f"only and the next run measures again; set {CACHE_ENV} to a writable folder")
+    return rows
 
 
-def switch_onednn(settings, log=print):
-    """Restart this command with TF_ENABLE_ONEDNN_OPTS as `settings` need, once.
-
-    oneDNN is chosen when TensorFlow starts, so a setting measured faster with it the other way
-    can only be had in a new process: the same command line, with the user's own setting kept
-    aside so that the cache entry stays the same. Returns only when no restart is needed (or
-    it already happened and oneDNN still is not as asked, which is then logged)."""
-    import sys  # pylint: disable=import-outside-toplevel
-
-    if settings.onednn is None or settings.onednn == hardware.onednn_enabled():
-        return
-    value = "1" if settings.onednn else "0"
-    if USER_ONEDNN_ENV in os.environ:
-        log(f"warning: oneDNN is still {'off' if settings.onednn else 'on'} after a restart with "
-            f"{ONEDNN_ENV}={value}; continuing as it is")
-        return
-    log(f"restarting with {ONEDNN_ENV}={value}: the tuned settings ({settings.name}) need it")
-    env = dict(os.environ, **{ONEDNN_ENV: value, USER_ONEDNN_ENV: user_onednn_setting()})
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
+def _first_accurate(purpose, names, model, camera, log, why):
+    """The first of `names` (the reference last) that meets the purpose's floor on `model`,
+    with `why(name)` as its reason; a 16-bit choice that misses it is said in one line."""
+    names = list(names)
+    for name in names[:-1]:
+        settings = settings_named(purpose, name)
+        quality = check_accuracy(purpose, settings, model if model is not None else full_range_model(camera))
+        if quality is not None and quality < FLOOR_DB[purpose]:
+            _warn(log, f"{name} is {quality:.0f} dB from float32 on this network, under the "
+                       f"{purpose} floor of {FLOOR_DB[purpose]:.0f} dB: using the next choice")
+            continue
+        return _with_reason(settings, why(name))
+    return _with_reason(settings_named(purpose, names[-1]), why(names[-1]))
 
 
 def clear(all_machines=False, path=None):
     """Remove this machine's entries (or every machine's); returns how many were removed."""
     path = path or cache_path()
-    cache = load_cache(path)
-    if all_machines:
-        removed, cache = len(cache), {}
-    else:
-        removed = 1 if cache.pop(fingerprint_key(machine_fingerprint()), None) else 0
-    problem = save_cache(cache, path) if removed else ""
-    if problem:
-        raise OSError(problem)
+    key = fingerprint_key(machine_fingerprint())
+    for cached in [k for k in _PROCESS_CACHE if k[0] == path and (all_machines or k[1] == key)]:
+        del _PROCESS_CACHE[cached]
+    if not os.path.exists(path):
+        return 0
+    with _lock(path):
+        cache = load_cache(path)
+        removed = len(cache) if all_machines else int(key in cache)
+        cache = {} if all_machines else {k: v for k, v in cache.items() if k != key}
+        if removed:
+            write_text(path, json.dumps(cache, indent=1, sort_keys=True, allow_nan=False) + "\n")
     return removed

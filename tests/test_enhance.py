@@ -176,7 +176,7 @@ def test_the_pipelined_folder_writes_what_one_file_at_a_time_writes(folder_run, 
     from sid_tf2 import tuning
 
     # The settings sid-enhance used (the suite runs with SID_TF2_TUNING=off: the reasoned rule),
-    # and its default tiles (which run through tf.function, whole images a frozen graph).
+    # and its default tiles.
     predictor = make_predictor(models["sony"], settings=tuning.tuned_settings("enhance"),
                                tile_size=enhance.DEFAULT_TILE_SIZE)
     for name in ("dark.DNG", f"phase_{PHASES[1]}.dng"):

@@ -29,6 +29,9 @@ class TrainConfig:
     lr_drop_epoch: int = 2000  # epochs after this one use learning_rate / 10
     precision: str = "float32"  # or "auto": the fastest for this machine (sid_tf2.hardware)
     jit_compile: Optional[bool] = False  # None: the fastest for the precision and machine
+    # With precision "auto" and jit_compile None: measure the candidates on this machine's first
+    # run (train_sony.py sets it); else the cached choice or the reasoned rule (sid_tf2.tuning).
+    tune_speed: bool = False
     # None: trained, except from a TF1 checkpoint that has no Adam slots for them (the release),
     # whose Adam state would give them zero moments at a late step (updates of several times the
     # learning rate): then frozen, as the release trained them.

@@ -156,7 +156,8 @@ def _resolve_speed(config, saved, log):
         log(f"speed settings of the run being resumed: {precision}, XLA {'on' if jit else 'off'}")
         return dataclasses.replace(config, precision=precision, jit_compile=jit)
     if config.precision == hardware.AUTO and config.jit_compile is None and config.distribute == "none":
-        settings = tuning.tuned_settings("train", camera=config.camera, log=log)
+        settings = tuning.tuned_settings("train", camera=config.camera, tune=config.tune_speed,
+                                         patch=config.patch_size, log=log)
     else:
         # Under a strategy every worker must compute alike, and separate measurements could
         # disagree: the reasoned rule, the same on every worker of one kind.
