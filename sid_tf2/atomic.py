@@ -10,15 +10,26 @@ Why one error type for the place written to: a full disk, a read-only mount or a
 without permission is the user's to fix, not a bug, so every command reports a `WriteError` as
 `error: PATH: reason (about N MB needed, M MB free)` and exits 1 instead of a traceback. Staging
 names start with `.tmp-`, so leftovers of a killed process are recognisable (`remove_leftovers`).
+
+A directory is replaced (`publish`) so that its name always holds a whole copy, old or new: the
+two are exchanged in one step where Linux can (renameat2's RENAME_EXCHANGE); elsewhere the old
+copy steps aside under a name that says whose it is, and a crash before the new one takes its
+place is undone by `remove_leftovers`, which puts the old copy back.
 """
 
 import contextlib
+import ctypes
 import errno
+import functools
 import os
+import re
 import secrets
 import shutil
+import sys
 
 STAGING_PREFIX = ".tmp-"
+RETIRED_PREFIX = f"{STAGING_PREFIX}old-"  # a replaced directory's whole copy, until it is removed
+_RETIRED_NAME = re.compile(re.escape(RETIRED_PREFIX) + r"[0-9a-f]{8}-(.+)", re.DOTALL)
 
 # errno values that describe the place written to, with the words used in messages.
 _PLACE_ERRORS = {
@@ -162,35 +173,82 @@ def staging_directory(final, needed=None):
 
 
 def publish(staged, final):
-    """Move the directory `staged` to `final`, replacing a previous one; never half of either."""
+    """Move the directory `staged` to `final`, replacing a previous one; never half of either,
+    and never neither: a crash at any moment leaves `final` whole, or (on file systems that
+    cannot exchange two names) a retired copy that `remove_leftovers` puts back."""
     with reporting(final):
         if not os.path.exists(final):
             os.replace(staged, final)
             return
-        retired = os.path.join(os.path.dirname(final), f"{STAGING_PREFIX}old-{secrets.token_hex(4)}")
-        os.replace(final, retired)
-        os.replace(staged, final)
-    shutil.rmtree(retired, ignore_errors=True)
+        if _exchange(staged, final):
+            old = staged  # a staging name again: a crash now leaves it to remove_leftovers
+        else:
+            directory, name = os.path.split(os.path.abspath(final))
+            retired = os.path.join(directory, f"{RETIRED_PREFIX}{secrets.token_hex(4)}-{name}")
+            os.replace(final, retired)
+            os.replace(staged, final)
+            # A retired name only ever holds a whole copy, so it is renamed before the removal.
+            old = os.path.join(directory, f"{STAGING_PREFIX}{secrets.token_hex(4)}-{name}")
+            os.replace(retired, old)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+_AT_FDCWD = -100  # <fcntl.h>: paths relative to the working directory
+_RENAME_EXCHANGE = 2  # <linux/fs.h>
+_CANNOT_EXCHANGE = (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP)  # old kernel, file system without it
+
+
+@functools.lru_cache(maxsize=None)
+def _renameat2():
+    """libc's renameat2 (Linux, glibc 2.28 and later), or None."""
+    function = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None) \
+        if sys.platform == "linux" else None
+    if function is not None:
+        function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(first, second):
+    """Swap two existing names in one step; False where the system or file system cannot."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _CANNOT_EXCHANGE:
+        return False
+    raise OSError(code, os.strerror(code), first, None, second)
 
 
 def remove_leftovers(directory):
-    """Remove what killed writers left in `directory` (names starting `.tmp-`); return the names.
+    """Clear what killed writers left in `directory` (names starting `.tmp-`); return the names
+    removed.
 
-    Only for directories that one process owns at a time (a locked result directory): in a
-    shared one, another process's write in progress looks the same.
+    A retired copy (`.tmp-old-<hex>-NAME`, see `publish`) whose NAME is missing is the one whole
+    copy left by a crash in mid-replacement: it is renamed back to NAME, not removed. Only for
+    directories that one process owns at a time (a locked result directory): in a shared one,
+    another process's write in progress looks the same.
     """
     try:
         names = sorted(name for name in os.listdir(directory) if name.startswith(STAGING_PREFIX))
     except FileNotFoundError:
         return []
+    removed = []
     for name in names:
         path = os.path.join(directory, name)
+        retired = _RETIRED_NAME.fullmatch(name)
         with reporting(path):
+            if retired and not os.path.lexists(os.path.join(directory, retired.group(1))):
+                os.replace(path, os.path.join(directory, retired.group(1)))
+                continue
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path)
             else:
                 os.remove(path)
-    return names
+        removed.append(name)
+    return removed
 
 
 def write_bytes(path, data):

@@ -10,11 +10,12 @@ script:
 * Importing TensorFlow prints about nine lines on stderr, twice per process (the C++ library is
   loaded twice), before absl's C++ logging is even initialised, so ``TF_CPP_MIN_LOG_LEVEL`` does
   not reach them; the CUDA platform's start-up then logs ``failed call to cuInit`` as an error on
-  every machine without a GPU.  :func:`load_tensorflow` sends file descriptor 2 to a temporary
-  file while TensorFlow is imported and its devices are listed (where the CUDA probe happens),
-  and shows what was captured only if the import fails.  ``TF_CPP_MIN_LOG_LEVEL`` is set to 2
-  (unless the user set it) so that later INFO and WARNING lines of the C++ runtime stay away
-  too; its errors still show.  ``--verbose`` keeps all of it.
+  every machine without a GPU.  :func:`load_tensorflow` holds back what file descriptor 2
+  receives while TensorFlow is imported and its devices are listed (where the CUDA probe
+  happens), and shows it only if that fails: by an exception, or by the process ending there
+  (a C++ abort, an ``exit()``), when those lines are the only account of why.
+  ``TF_CPP_MIN_LOG_LEVEL`` is set to 2 (unless the user set it) so that later INFO and WARNING
+  lines of the C++ runtime stay away too; its errors still show.  ``--verbose`` keeps all of it.
 * absl prefixes every Python log line with a date, a thread id and a source line
   (``I1129 16:45:46.360483 1402... download.py:595] Downloading ...``); :func:`run` prints the
   project's log lines as plain text instead, warnings and errors named as such.
@@ -23,8 +24,9 @@ script:
 import contextlib
 import logging
 import os
+import select
+import signal
 import sys
-import tempfile
 
 from absl import app, flags
 from absl import logging as absl_logging
@@ -91,39 +93,94 @@ def load_tensorflow(verbose=False):
 
         return tf
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
-    with _stderr_captured() as captured:
-        try:
-            import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    with _stderr_captured():
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-            tf.config.list_physical_devices()  # the CUDA probe logs here, not at the import
-        except BaseException:
-            captured.replay = True
-            raise
+        tf.config.list_physical_devices()  # the CUDA probe logs here, not at the import
     return tf
 
 
-class _Captured:
-    replay = False
+_DISCARD, _SHOW = b"d", b"s"  # the verdict the watcher waits for
 
 
 @contextlib.contextmanager
 def _stderr_captured():
-    """Point file descriptor 2 (C and C++ writers included) at a temporary file for a while.
+    """Hold back what file descriptor 2 receives in the block (C and C++ writers included);
+    show it on the real stderr if the block raises or the process ends inside it.
 
-    What was written is copied to the real stderr afterwards when ``replay`` was set.
+    Why a watcher process: a TensorFlow that aborts in C++ or calls ``exit()`` while it loads
+    ends the process with no Python code left to run, and what it printed is then the only
+    account of why.  So fd 2 points at a pipe, read by a child forked here (before TensorFlow
+    starts threads; about 2 ms) that keeps the real stderr: when the block ends, the
+    parent tells it to discard or show what it holds; when the parent dies instead, the end of
+    the verdict pipe tells it, and it shows everything.  The parent reaps it, so it never
+    outlives the block (nor the parent, if that dies); a grandchild that inherited fd 2 cannot
+    hold it up, as only the parent holds the verdict pipe.
     """
-    captured = _Captured()
     sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
+    capture_read, capture_write = os.pipe()
+    verdict_read, verdict_write = os.pipe()  # not inheritable: only this process may answer
+    watcher = os.fork()
+    if watcher == 0:
         try:
-            yield captured
+            os.close(capture_write)
+            os.close(verdict_write)
+            _watch(capture_read, verdict_read)
         finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            if captured.replay:
-                sink.seek(0)
-                sys.stderr.write(sink.read().decode("utf-8", "replace"))
-                sys.stderr.flush()
+            os._exit(0)  # pylint: disable=protected-access  # never the parent's code or exit handlers
+    os.close(capture_read)
+    os.close(verdict_read)
+    saved = os.dup(2)
+    os.dup2(capture_write, 2)
+    os.close(capture_write)
+    verdict = _SHOW
+    try:
+        yield
+        verdict = _DISCARD
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        try:
+            os.write(verdict_write, verdict)
+        except OSError:  # the watcher was killed: nothing left to tell
+            pass
+        os.close(verdict_write)
+        try:
+            os.waitpid(watcher, 0)
+        except ChildProcessError:  # SIGCHLD ignored: the system reaped it
+            pass
+
+
+def _watch(capture, verdict):
+    """The watcher's life: collect what arrives on `capture` until `verdict` says what to do
+    with it (or ends: the parent is gone), then write it to fd 2 unless told to discard it.
+
+    It ignores SIGINT, which a terminal sends to the whole process group: the parent decides
+    what a Ctrl-C means, and its lines should still be shown if it dies of one.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    held = []
+    poller = select.poll()
+    poller.register(capture, select.POLLIN)
+    poller.register(verdict, select.POLLIN)
+    answer = b""
+    while not answer:
+        ready = dict(poller.poll())
+        if capture in ready:
+            data = os.read(capture, 1 << 16)
+            held.append(data)
+            if not data:  # every writer gone; the verdict pipe decides
+                poller.unregister(capture)
+        if verdict in ready:
+            answer = os.read(verdict, 1) or _SHOW  # nothing but the end: the parent died
+    os.set_blocking(capture, False)
+    try:
+        while data := os.read(capture, 1 << 16):  # written before the verdict, not yet read
+            held.append(data)
+    except BlockingIOError:
+        pass
+    if answer == _SHOW:
+        text = memoryview(b"".join(held))
+        while text:
+            text = text[os.write(2, text):]

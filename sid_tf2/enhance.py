@@ -80,7 +80,6 @@ import dataclasses
 import os
 import sys
 import time
-import warnings
 
 import numpy as np
 from absl import flags
@@ -393,10 +392,7 @@ def decode_file(path, camera, *, ratio="auto", auto_target=AUTO_TARGET, compare=
         if sensor == "Bayer":
             packed = pack_bayer(raw)
         else:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                packed = pack_xtrans(raw)
-            notes += [str(w.message).replace(f"{path}: ", "", 1) for w in caught]
+            packed = pack_xtrans(raw, notes=notes)  # not a warning: this may run in a thread
         flip = int(raw.sizes.flip)
         rendered = render_ground_truth(raw) if compare else None  # always upright
     if ratio == "auto":

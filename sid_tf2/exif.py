@@ -19,6 +19,14 @@ Writing.  :meth:`PhotoMetadata.entries` gives the IFD 0, Exif and GPS entries of
 image for :mod:`sid_tf2.tiff`: Orientation 1 when the pixels were turned upright (or the raw
 file's own orientation when they were not), and a Software tag naming sid-enhance and the
 amplification ratio used.
+
+Text.  Names are not all ASCII ("Zoë Ångström", "© 2026 Jürgen"), and a photographer's Artist
+and Copyright must come out as they went in.  Every text field (type ASCII) is written as UTF-8
+bytes, the same bytes as before for ASCII text.  Why not Exif 3.0's UTF-8 type (129), the
+standard's own answer: readers that predate it skip such a field whole (Pillow 13 and tifffile
+2026 do), so the name would be lost rather than shown oddly.  UTF-8 in an ASCII field keeps the
+bytes in every reader; tifffile (as this module's reading) decodes it as UTF-8 first, and
+Pillow returns it as Latin-1 text, from which ``text.encode("latin-1")`` gives the bytes back.
 """
 
 from __future__ import annotations
@@ -180,7 +188,7 @@ def _keep(directory, table, code, value):
     typ = table[code][1]
     try:
         if typ == ASCII:
-            text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+            text = _text(value) if isinstance(value, bytes) else str(value)
             text = text.strip("\0").strip()
             if text:
                 directory[code] = text
@@ -197,6 +205,15 @@ def _keep(directory, table, code, value):
                 directory[code] = numbers
     except (TypeError, ValueError):
         return
+
+
+def _text(data):
+    """Text of a field tifffile left as bytes: UTF-8 when it is (see "Text" above), else
+    Latin-1, which decodes any bytes."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _complete_from_libraw(metadata, raw):

@@ -471,7 +471,7 @@ _XTRANS_TABLE = (
 _XTRANS_THIRDS = ((5, (1, 0)), (6, (1, 1)), (7, (2, 0)), (8, (2, 1)))
 
 
-def pack_xtrans(raw) -> np.ndarray:
+def pack_xtrans(raw, *, notes=None) -> np.ndarray:
     """The original Fuji X-Trans packing: (H/3, W/3, 9) float32.
 
     ``im = max(raw_image_visible - 1024, 0) / (16383 - 1024)`` in float32; H and W are cropped
@@ -483,6 +483,10 @@ def pack_xtrans(raw) -> np.ndarray:
     RawFileError pointing to :func:`pack_bayer` / :func:`pack_sony`) or a 2-D array.  If a
     file's pattern differs from :data:`SID_XTRANS_PATTERN` (the phase the table was written
     for), a RuntimeWarning says so: the table would then put other colours in each channel.
+    Given a list as `notes`, the note (without the file's name) is appended to it instead.
+    Why: a caller on a worker thread cannot catch the warning for itself, as
+    ``warnings.catch_warnings`` changes the whole process's state and would take other
+    threads' warnings too.
     """
     mosaic, name, source = _source(raw)
     if source is not None:
@@ -495,9 +499,13 @@ def pack_xtrans(raw) -> np.ndarray:
             raise RawFileError(name, f"pack_xtrans needs a 6x6 X-Trans mosaic, this file has "
                                f"{shape} CFA pattern: use pack_bayer (or pack_sony) for Bayer")
         if not np.array_equal(pattern, SID_XTRANS_PATTERN):
-            warnings.warn(f"{name}: X-Trans phase {pattern.tolist()} differs from the one SID's "
-                          f"packing table assumes ({SID_XTRANS_PATTERN.tolist()}); channels will "
-                          "hold other colours than in the original", RuntimeWarning, stacklevel=2)
+            note = (f"X-Trans phase {pattern.tolist()} differs from the one SID's packing table "
+                    f"assumes ({SID_XTRANS_PATTERN.tolist()}); channels will hold other colours "
+                    "than in the original")
+            if notes is None:
+                warnings.warn(f"{name}: {note}", RuntimeWarning, stacklevel=2)
+            else:
+                notes.append(note)
     height, width = (mosaic.shape[0] // 6) * 6, (mosaic.shape[1] // 6) * 6
     if height == 0 or width == 0:
         raise _fail(name, f"an X-Trans mosaic needs at least 6x6 pixels, got {mosaic.shape}")

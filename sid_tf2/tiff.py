@@ -8,10 +8,11 @@ lives in them.  What is left here is the file around the directories: the 8-byte
 one uncompressed strip, or no pixels at all for the Exif blob that PNG (eXIf) and JPEG (APP1)
 carry.
 
-Entries are ``(tag, type, value)``: ``type`` a TIFF field type below; ``value`` a str (ASCII),
-bytes or a sequence of ints (BYTE, UNDEFINED), an int or a sequence of them (SHORT, LONG), or
-one or more rationals (RATIONAL, SRATIONAL) given as ``fractions.Fraction``, ``(num, den)``,
-ints or floats (floats become the nearest fraction with a denominator up to 10^6).
+Entries are ``(tag, type, value)``: ``type`` a TIFF field type below; ``value`` a str (ASCII,
+stored as UTF-8: see :class:`_Utf8Text`), bytes or a sequence of ints (BYTE, UNDEFINED), an int
+or a sequence of them (SHORT, LONG), or one or more rationals (RATIONAL, SRATIONAL) given as
+``fractions.Fraction``, ``(num, den)``, ints or floats (floats become the nearest fraction with
+a denominator up to 10^6).
 """
 
 from __future__ import annotations
@@ -49,9 +50,22 @@ def rational(value) -> Fraction:
     return Fraction(float(value)).limit_denominator(1_000_000)
 
 
+class _Utf8Text(str):
+    """A str that Pillow's TIFF writer stores as UTF-8 bytes instead of ASCII with "?" for
+    every other character (it calls ``value.encode("ascii", "replace")``).
+
+    Why a str and not the bytes themselves: Pillow types the entries of a nested (Exif, GPS)
+    directory from their Python values when its tables do not know the tag (LensModel, for
+    one), and bytes would become a BYTE field.  Why UTF-8: see :mod:`sid_tf2.exif`.
+    """
+
+    def encode(self, encoding="utf-8", errors="strict"):  # pylint: disable=unused-argument
+        return str.encode(self, "utf-8", errors)
+
+
 def _pillow_value(typ, value):
     if typ == ASCII:
-        return str(value)
+        return _Utf8Text(value)
     if isinstance(value, (bytes, str)) or np.ndim(value) == 0:
         values = list(value) if isinstance(value, bytes) else [value]
     elif typ in (RATIONAL, SRATIONAL) and isinstance(value, tuple) and len(value) == 2 and \
