@@ -453,6 +453,8 @@ def parse_entry(purpose, entry, machine, shape):
             raise CacheEntryError(f"{row.name}: times must be positive numbers")
         if not isinstance(row.quality, (int, float)) or not math.isfinite(row.quality):
             raise CacheEntryError(f"{row.name}: quality must be a number")
+        if not isinstance(row.meets_floor, bool) or not isinstance(row.error, str):
+            raise CacheEntryError(f"{row.name}: meets_floor must be true or false, error a text")
         if not row.error and len(row.times) < MIN_ROUNDS:
             raise CacheEntryError(f"{row.name}: fewer than {MIN_ROUNDS} timed rounds")
     if rows[0].error or not rows[0].meets_floor:
@@ -568,7 +570,8 @@ def _measure_and_store(purpose, machine, fingerprint, path, model, camera, patch
         rows = measure_inference(purpose, options, model if model is not None else full_range_model(camera),
                                  shape=measured_shape(purpose), budget=budget)
     if rows[0].error:
-        raise RuntimeError(f"the original's computation failed to run: {rows[0].error}")
+        _warn(log, f"nothing measured: the original's computation failed to run ({rows[0].error})")
+        return None
     say(f"measured in {time.monotonic() - started:.0f} s (median and range of "
         f"{len(rows[0].times)} interleaved rounds; a candidate needs a {MARGIN:.0%} gain beyond "
         f"the reference's range):")

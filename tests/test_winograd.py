@@ -57,7 +57,8 @@ def test_a_winograd_model_holds_the_same_weights_and_output():
     got = winograd(packed).numpy()
     mse = np.mean((np.clip(got, 0, 1) - np.clip(expected, 0, 1)) ** 2)
     assert mse == 0 or 10 * np.log10(1 / mse) > 120
-    assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max()
+    # Measured 3.5e-7 of the output's range (Zen 4, oneDNN on); bound about 10x that.
+    assert np.abs(got - expected).max() <= 5e-6 * np.abs(expected).max()
 
 
 def test_variants_are_checked():
@@ -92,4 +93,4 @@ def test_make_predictor_builds_the_variant_asked_for():
     assert model_variant(model) == Variant()  # the caller's model is not changed
     packed = np.random.default_rng(4).random((1, 32, 32, 4), dtype=np.float32)
     np.testing.assert_allclose(predictor(packed), sid_tf2.make_predictor(model)(packed),
-                               rtol=0, atol=1e-4)
+                               rtol=0, atol=2e-6)  # measured 1.2e-7 on outputs up to 0.18
