@@ -57,7 +57,10 @@ MIN_ROUNDS, MAX_ROUNDS = 3, 5
 EVALUATE_INPUT = (512, 768)  # packed, whole image (test_sony.py runs whole frames)
 ENHANCE_TILE = 640  # sid-enhance's default --tile_size
 ENHANCE_INPUT = (560, 640)  # one tile of a Sony frame at that tile size
-TRAIN_PATCH = 512  # the recipe's patch side; a run's own --patch_size is measured when given
+TRAIN_PATCH = 512  # the recipe's patch side; a run's own --patch_size is measured when given,
+# up to this side: a 512 float32 step takes 5.5 s on a 2-core AVX2 CPU, past the budget; from 256
+# up the ranking on a Zen 4 matched 512's (at 128 it did not)
+TRAIN_PATCH_LIMIT = 320
 TRAIN_STEPS = 2  # steps whose losses are compared; they also warm the step up
 ESTIMATED_SECONDS = {"evaluate": 6, "enhance": 5, "train": 10}  # per candidate, on a 2-core Zen 4
 CHECK_SIDE = 160  # packed side of the simulated frame of the per-model accuracy check
@@ -426,7 +429,7 @@ def store_entry(path, fingerprint, purpose, entry):
 def measured_shape(purpose, patch=None):
     """The input a purpose is measured on: [height, width] packed (train: the patch)."""
     if purpose == "train":
-        return [patch or TRAIN_PATCH] * 2
+        return [min(patch or TRAIN_PATCH, TRAIN_PATCH_LIMIT)] * 2
     return list(ENHANCE_INPUT if purpose == "enhance" else EVALUATE_INPUT)
 
 
@@ -565,7 +568,7 @@ def _measure_and_store(purpose, machine, fingerprint, path, model, camera, patch
         f"({', '.join(o.name for o in options)}), about {ESTIMATED_SECONDS[purpose] * len(options)} s ...")
     started = time.monotonic()
     if purpose == "train":
-        rows = measure_training(options, camera, patch=patch or TRAIN_PATCH, budget=budget)
+        rows = measure_training(options, camera, patch=measured_shape(purpose, patch)[0], budget=budget)
     else:
         rows = measure_inference(purpose, options, model if model is not None else full_range_model(camera),
                                  shape=measured_shape(purpose), budget=budget)

@@ -174,7 +174,7 @@ def test_metrics_json_says_what_computed_them(evaluated):
     # The default evaluation is the original graph's computation on every machine.
     assert (summary["precision"], summary["jit_compile"], summary["tensor_float_32"]) == ("float32", False, False)
     assert isinstance(summary["onednn"], bool) and summary["device"].startswith(("CPU: ", "GPU"))
-    assert "speed settings: float32 without XLA, TF32 off" in result.stdout
+    assert "speed settings: float32 (" in result.stdout  # the original's computation
 
 
 def test_the_metrics_do_not_depend_on_onednn(evaluated, tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import sid_tf2
-from sid_tf2.hardware import resolve_speed_settings
+from sid_tf2 import tuning
 from sid_tf2.simulate import write_synthetic_dataset
 from sid_tf2.training import (
     TrainConfig,
@@ -260,7 +260,7 @@ def test_the_command_line_leaves_checkpoints_images_and_logs(tmp_path, dataset):
         capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    assert f"speed settings: {resolve_speed_settings().reason}" in result.stdout
+    assert f"speed settings: {tuning.tuned_settings('train').reason}" in result.stdout  # SID_TF2_TUNING=off
     assert "loss" in result.stderr and "val_psnr" in result.stderr
     assert sorted(os.listdir(result_dir / "0000")) and sorted(os.listdir(result_dir / "0002"))
     assert all(name.endswith(".jpg") and "_00_train_" in name for name in os.listdir(result_dir / "0002"))
