@@ -136,8 +136,7 @@ def test_every_candidate_kind_is_measured_through_the_public_function(small):
     """TensorFlow float32, 16-bit, XLA, Winograd and another runtime (OpenVINO, installed by the
     test extra): each runs, and the table holds its rounds and its quality."""
     pytest.importorskip("openvino", reason="the export extra is not installed")
-    keras.utils.set_random_seed(3)
-    model = sid_tf2.build_unet("sony")
+    model = tuning.full_range_model("sony")
     names = ["float32", "mixed_bfloat16", "float32+xla", "float32+winograd4-5", "openvino:float32"]
     for purpose in ("evaluate", "enhance"):
         rows = tuning.measure_inference(purpose, [tuning.settings_named(purpose, n) for n in names], model)
