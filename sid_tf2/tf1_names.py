@@ -1,8 +1,9 @@
 """The explicit name table between the original TF1 checkpoint and the Keras model.
 
 Every tensor of the published checkpoints is listed here with its shape, derived from the
-architecture in one place, so that the converter can check a checkpoint completely before it
-assigns anything, and the parity tests can compare this table with the published index files.
+architecture in one place, so that the reader (`tf1_checkpoint`) can check a checkpoint
+completely before it assigns anything, and the parity tests can compare this table with the
+published index files.
 """
 
 import dataclasses
