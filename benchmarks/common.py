@@ -478,7 +478,7 @@ def original_graph(model, work_dir, meta=None):
 
     Returns (graph session, description).
     """
-    from weight_converter.tf1_checkpoint import save_tf1_checkpoint
+    from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 
     prefix = save_tf1_checkpoint(model, os.path.join(work_dir, "start", "model.ckpt"))
     meta = published_meta_path(meta)

@@ -25,7 +25,7 @@ from parity_tests.random_weights import random_checkpoint_values
 from parity_tests.tf1_checkpoint_io import write_tf1_checkpoint
 from parity_tests.tolerance import FORWARD_RTOL, relative_difference
 from sid_tf2 import build_unet, get_camera
-from weight_converter.tf1_checkpoint import load_tf1_checkpoint
+from sid_tf2.tf1_checkpoint import load_tf1_checkpoint
 
 CAMERAS = ("sony", "fuji")
 SHAPES = ((1, 64, 64), (1, 37, 53), (2, 32, 48))  # (batch, height, width) of the packed input

@@ -56,7 +56,7 @@ from parity_tests.tf1_checkpoint_io import read_tf1_checkpoint, write_tf1_checkp
 from parity_tests.tolerance import relative_difference
 from sid_tf2 import build_unet
 from sid_tf2.training.step import make_optimizer, make_train_step
-from weight_converter.tf1_checkpoint import load_tf1_checkpoint, save_tf1_checkpoint
+from sid_tf2.tf1_checkpoint import load_tf1_checkpoint, save_tf1_checkpoint
 
 SEED = 404
 PATCH_SEED = 1

@@ -27,7 +27,7 @@ from parity_tests.random_weights import random_checkpoint_values
 from parity_tests.tf1_checkpoint_io import read_tf1_checkpoint, write_tf1_checkpoint
 from parity_tests.tolerance import relative_difference
 from sid_tf2 import build_unet
-from weight_converter.tf1_checkpoint import load_tf1_checkpoint, save_tf1_checkpoint
+from sid_tf2.tf1_checkpoint import load_tf1_checkpoint, save_tf1_checkpoint
 
 SEED = 303
 ADAM_STEPS = 5

@@ -36,6 +36,13 @@ import zipfile
 import numpy as np
 
 from sid_tf2.model import CAMERAS, build_unet, get_camera
+from sid_tf2.tf1_checkpoint import (
+    CheckpointError,
+    detect_camera,
+    load_tf1_checkpoint,
+    read_shapes,
+    resolve_prefix,
+)
 
 __all__ = ["WeightsError", "WeightsSource", "find_weights", "load_model_weights"]
 
@@ -80,8 +87,6 @@ class WeightsSource:
 
 def _tf1_prefix(path):
     """The TF1 prefix for `path`, or None if `path` does not look like a TF1 checkpoint."""
-    from weight_converter.tf1_checkpoint import CheckpointError, resolve_prefix
-
     try:
         return resolve_prefix(path)
     except CheckpointError:
@@ -187,8 +192,6 @@ def find_weights(path) -> WeightsSource:
     path = os.fspath(path)
     kind, concrete = _locate(path)
     if kind == TF1_CHECKPOINT:
-        from weight_converter.tf1_checkpoint import CheckpointError, detect_camera, read_shapes
-
         try:
             camera = detect_camera(read_shapes(concrete), concrete)
         except CheckpointError as error:
@@ -258,8 +261,6 @@ def load_model_weights(path, camera=None, precision="float32"):
                                f"but {_describe_camera(wanted)} weights were asked for")
     model = build_unet(source.camera, precision)
     if source.kind == TF1_CHECKPOINT:
-        from weight_converter.tf1_checkpoint import CheckpointError, load_tf1_checkpoint
-
         try:
             load_tf1_checkpoint(model, source.path)
         except CheckpointError as error:

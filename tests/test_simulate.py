@@ -17,9 +17,9 @@ from sid_tf2 import simulate
 from sid_tf2.simulate import (
     NoiseParams,
     assign_photos,
-    exposure_from_name,
     format_exposure,
     get_profile,
+    original_exposure_from_name,
     raw_noise_dn,
     sample_noise_params,
     simulate_short_exposure,
@@ -335,7 +335,7 @@ def test_photo_assignment():
 def test_exposure_names_round_trip():
     assert [format_exposure(s) for s in (0.1, 0.04, 0.05, 10.0, 10 / 137.4)] == \
         ["0.1", "0.04", "0.05", "10", "0.07278"]
-    assert exposure_from_name("00001_00_0.05s.dng") == 0.05
+    assert original_exposure_from_name("00001_00_0.05s.dng") == 0.05
 
 
 def test_dataset_layout_and_names(dataset):
@@ -349,7 +349,7 @@ def test_dataset_layout_and_names(dataset):
         assert SID_NAME.match(name), name
     assert {SID_NAME.match(n).group(3) for n in shorts} == {"0.1", "0.04", "0.033"}
     assert {SID_NAME.match(n).group(2) for n in shorts} == {"00", "01"}
-    ratios = {min(10.0 / exposure_from_name(n), 300.0) for n in shorts}
+    ratios = {min(10.0 / original_exposure_from_name(n), 300.0) for n in shorts}
     assert ratios == {100.0, 250.0, 300.0}
     assert not list(root.rglob(".tmp-*")) and not (root / ".simulation-in-progress.json").exists()
 
@@ -390,7 +390,7 @@ def test_files_decode_with_rawpy(dataset):
         assert exposure == pytest.approx(entry["exposure_time"], rel=1e-6)
         if entry["ratio"] is not None:
             assert exposure == pytest.approx(10.0 / entry["ratio"], rel=1e-6)
-            name_exposure = exposure_from_name(path.name)
+            name_exposure = original_exposure_from_name(path.name)
             assert min(10.0 / name_exposure, 300.0) == entry["ratio"]
 
 
@@ -450,9 +450,9 @@ def test_uniform_ratios_round_trip_through_the_names(tmp_path):
         name = pathlib.Path(short["file"]).name
         assert SID_NAME.match(name), name
         assert 100.0 <= short["ratio"] <= 300.0
-        assert min(10.0 / exposure_from_name(name), 300.0) == short["ratio"]
+        assert min(10.0 / original_exposure_from_name(name), 300.0) == short["ratio"]
         assert dng.read_tiff_exposure_time(tmp_path / short["file"]) == pytest.approx(
-            exposure_from_name(name), rel=1e-6)
+            original_exposure_from_name(name), rel=1e-6)
         assert short["noise"]["model"] == "poisson_gaussian"
 
 

@@ -13,8 +13,8 @@ import tensorflow as tf
 
 import sid_tf2
 from weight_converter.convert import ConversionError, convert
-from weight_converter.names import checkpoint_shapes, weight_table
-from weight_converter.tf1_checkpoint import (
+from sid_tf2.tf1_names import checkpoint_shapes, weight_table
+from sid_tf2.tf1_checkpoint import (
     CheckpointError,
     adam_step_from_beta_powers,
     load_tf1_checkpoint,
@@ -287,8 +287,7 @@ def test_cli_fails_cleanly_on_the_wrong_camera(tmp_path, sony_checkpoint):
 
 def test_the_public_api_imports_from_the_packages():
     import weight_converter
-    from sid_tf2 import inference
-    from weight_converter import tf1_checkpoint
+    from sid_tf2 import inference, tf1_checkpoint
 
     assert weight_converter.load_tf1_checkpoint is tf1_checkpoint.load_tf1_checkpoint
     assert weight_converter.save_tf1_checkpoint is tf1_checkpoint.save_tf1_checkpoint

@@ -14,7 +14,7 @@ import tensorflow as tf
 from sid_tf2 import serialize
 from sid_tf2.atomic import as_write_error, ensure_space, publish, staging_directory
 from sid_tf2.model import build_unet
-from weight_converter.tf1_checkpoint import (
+from sid_tf2.tf1_checkpoint import (
     CheckpointError,
     detect_camera,
     load_tf1_checkpoint,

@@ -2,14 +2,17 @@
 physics-based noise model with camera profiles (built in, from JSON or calibrated), and synthetic
 datasets in SID's layout. `sid_tf2.simulate` is the entry module (CLI and API)."""
 
+from sid_tf2.simulation.camera_profiles import PROFILES, CameraProfile, LogLinear
 from sid_tf2.simulation.dataset import (
     SimulationSummary,
+    write_synthetic_dataset,
+)
+from sid_tf2.simulation.layout import (
     assign_photos,
-    exposure_from_name,
     format_exposure,
+    original_exposure_from_name,
     scene_ids,
     split_counts,
-    write_synthetic_dataset,
 )
 from sid_tf2.simulation.noise import (
     NoiseParams,
@@ -20,8 +23,7 @@ from sid_tf2.simulation.noise import (
     tukey_lambda,
 )
 from sid_tf2.simulation.noise_profile import NoiseProfileError, load_noise_profile
-from sid_tf2.simulation.profiles import (PROFILES, CameraProfile, LogLinear, gain_at_iso, get_profile,
-                                         nominal_iso)
+from sid_tf2.simulation.profiles import gain_at_iso, get_profile, nominal_iso
 from sid_tf2.simulation.raw_sources import RawSource, RawSourceError, list_raw_paths, read_raw_source
 from sid_tf2.simulation.sources import (
     SKIMAGE_PHOTOS,
@@ -56,7 +58,6 @@ __all__ = [
     "SimulationSummary",
     "assign_photos",
     "default_photo_paths",
-    "exposure_from_name",
     "format_exposure",
     "gain_at_iso",
     "get_profile",
@@ -66,6 +67,7 @@ __all__ = [
     "load_noise_profile",
     "mosaic_rggb",
     "nominal_iso",
+    "original_exposure_from_name",
     "raw_noise_dn",
     "read_photo",
     "read_raw_source",

@@ -26,8 +26,8 @@ import pathlib
 
 import numpy as np
 
-from sid_tf2.simulation import noise_profile as noise_profile_lib
-from sid_tf2.simulation import raw_sources
+from sid_tf2.simulation.noise_profile import profile_from_dict, save_noise_profile
+from sid_tf2.simulation.raw_sources import list_raw_paths, read_raw_source
 
 QUANTISATION_VARIANCE = 1.0 / 12.0
 _TUKEY_FIT_SAMPLES = 200_000  # enough for lambda to 0.01; more only costs time
@@ -57,7 +57,7 @@ def _frames_by(paths, key):
     """Read raw files and group their (mosaic - black) float64 frames by `key(source)`."""
     groups = collections.defaultdict(list)
     for path in paths:
-        source = raw_sources.read_raw_source(path)
+        source = read_raw_source(path)
         if source.iso is None:
             raise CalibrationError(f"{path}: no ISO in its metadata: frames are grouped by ISO")
         if source.saturated_fraction > 0:
@@ -188,7 +188,7 @@ def calibrate(dark_paths, flat_paths, name="calibrated"):
         "Row": _log_line(log_k, [max(r.row_sigma, 1e-6) for r in results]),
         "black_bias_std": float(np.std([r.black_bias for r in results])),
     }
-    noise_profile_lib.profile_from_dict(profile)  # the result must load as a profile
+    profile_from_dict(profile)  # the result must load as a profile
     return profile, results
 
 
@@ -197,13 +197,13 @@ def calibrate_folders(dark_dir, flat_dir, output_path, name=None):
 
     Returns (profile dict, [IsoCalibration]). The profile's name defaults to the output's stem.
     """
-    dark_paths = raw_sources.list_raw_paths(dark_dir)
-    flat_paths = raw_sources.list_raw_paths(flat_dir)
+    dark_paths = list_raw_paths(dark_dir)
+    flat_paths = list_raw_paths(flat_dir)
     for folder, paths in ((dark_dir, dark_paths), (flat_dir, flat_paths)):
         if not paths:
             raise CalibrationError(f"no raw files in {folder}")
     profile, results = calibrate(dark_paths, flat_paths,
                                  name=name or pathlib.Path(output_path).stem)
-    noise_profile_lib.save_noise_profile(output_path,
-                                         noise_profile_lib.profile_from_dict(profile, output_path))
+    save_noise_profile(output_path,
+                                         profile_from_dict(profile, output_path))
     return profile, results

@@ -23,24 +23,33 @@ same settings skips the files already there and finishes the rest.
 
 import dataclasses
 import json
-import os
 import pathlib
 import time
 
 import numpy as np
 
+import sid_tf2.simulation.noise as noise_lib
+import sid_tf2.simulation.sources as sources_lib
+import sid_tf2.simulation.unprocess as unprocess_lib
 from sid_tf2.atomic import write_text
-from sid_tf2.simulation import noise as noise_lib
-from sid_tf2.simulation import profiles as profiles_lib
-from sid_tf2.simulation import raw_pairs
-from sid_tf2.simulation import raw_sources
-from sid_tf2.simulation import sources as sources_lib
-from sid_tf2.simulation import unprocess as unprocess_lib
+from sid_tf2.simulation.layout import (
+    LIST_FILES,
+    SPLITS,
+    assign_photos,
+    format_exposure,
+    scene_ids,
+    split_counts,
+)
+from sid_tf2.simulation.profiles import get_profile, nominal_iso
+from sid_tf2.simulation.raw_pairs import black_level_of, pair_gain
+from sid_tf2.simulation.raw_sources import (
+    RawSource,
+    is_raw_path,
+    list_raw_paths,
+    read_usable_source,
+)
 
 FORMAT_VERSION = 1
-SPLITS = ("train", "val", "test")
-SPLIT_DIGIT = {"train": 0, "test": 1, "val": 2}
-LIST_FILES = {"train": "train_list.txt", "val": "val_list.txt", "test": "test_list.txt"}
 LONG_EXPOSURE = 10.0
 # (name, ratio): SID's short exposures; 10 / 0.033 = 303 is capped to 300 as the original does.
 FIXED_SHORTS = (("0.1", 100.0), ("0.04", 250.0), ("0.033", 300.0))
@@ -82,68 +91,6 @@ class SimulationSummary:
         return dataclasses.asdict(self)
 
 
-def split_counts(num_scenes):
-    """(train, val, test) scene counts: about 70/10/20 like SID, at least one validation and one
-    test scene from 3 scenes on (2 scenes: train and test; 1 scene: train)."""
-    if num_scenes < 1:
-        raise ValueError(f"num_scenes must be at least 1, got {num_scenes}")
-    if num_scenes < 3:
-        return 1, 0, num_scenes - 1
-    test = max(1, round(0.2 * num_scenes))
-    val = max(1, round(0.1 * num_scenes))
-    return num_scenes - val - test, val, test
-
-
-def scene_ids(num_scenes):
-    """[(id, split)] in generation order: train scenes, then validation, then test."""
-    ids = []
-    for split, count in zip(SPLITS, split_counts(num_scenes)):
-        if count > 9999:
-            raise ValueError(f"at most 9999 scenes per split, got {count} {split} scenes")
-        ids += [(f"{SPLIT_DIGIT[split]}{n:04d}", split) for n in range(1, count + 1)]
-    return ids
-
-
-def format_exposure(seconds):
-    """An exposure time as it appears in a file name: at most 4 significant digits, no
-    exponent, no trailing zeros (0.1, 0.04, 0.05, 0.07278, 10)."""
-    text = np.format_float_positional(float(f"{seconds:.4g}"), trim="-")
-    if float(text) <= 0:
-        raise ValueError(f"exposure {seconds!r} s is too short to name")
-    return text
-
-
-def exposure_from_name(name):
-    """SID's rule: the exposure is the name's characters 9 to -5 ("00001_00_0.1s.dng" -> 0.1)."""
-    return float(os.path.basename(name)[9:-5])
-
-
-def assign_photos(split_sizes, num_photos):
-    """The photograph index of each scene (scenes ordered train, val, test).
-
-    With at least as many photographs as scenes every scene has its own. Otherwise the
-    photographs are divided among the splits in proportion to their scene counts (at least one
-    each), and the scenes of a split take turns over that split's photographs, so no
-    photograph is in two splits - unless there are fewer photographs than non-empty splits.
-    Returns (indices, shared) where `shared` says whether splits share photographs.
-    """
-    num_scenes = sum(split_sizes)
-    if num_photos >= num_scenes:
-        return list(range(num_scenes)), False
-    active = [i for i, size in enumerate(split_sizes) if size > 0]
-    if num_photos < len(active):
-        return [i % num_photos for i in range(num_scenes)], True
-    allocation = {i: 1 for i in active}
-    for _ in range(num_photos - len(active)):
-        neediest = max(active, key=lambda i: split_sizes[i] / allocation[i])
-        allocation[neediest] += 1
-    indices, first = [], 0
-    for i in active:
-        indices += [first + t % allocation[i] for t in range(split_sizes[i])]
-        first += allocation[i]
-    return indices, False
-
-
 def _rng(seed, *key):
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
 
@@ -167,8 +114,8 @@ def _short_exposures(rng, ratios, taken):
 def _read_source(path):
     """A photograph as float32 RGB, or a raw file as a `RawSource` that is bright enough for
     the largest ratio; `PhotoError` (or its `RawSourceError`) says why a source cannot be used."""
-    if raw_sources.is_raw_path(path):
-        return raw_sources.read_usable_source(path, MAX_RATIO)
+    if is_raw_path(path):
+        return read_usable_source(path, MAX_RATIO)
     return sources_lib.read_photo(path)
 
 
@@ -181,7 +128,7 @@ def _scan_sources(source_dir, num_scenes, report):
     else:
         root = pathlib.Path(source_dir)
         candidates = sorted(
-            sources_lib.list_photo_paths(source_dir) + raw_sources.list_raw_paths(source_dir),
+            sources_lib.list_photo_paths(source_dir) + list_raw_paths(source_dir),
             key=lambda path: path.relative_to(root).as_posix())
         where = f"{source_dir}"
     readable, skipped, cache, cached_bytes = [], [], {}, 0
@@ -296,72 +243,27 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
     started = time.monotonic()
     report = progress if callable(progress) else (
         (lambda line: print(line, flush=True)) if progress else (lambda line: None))
-    profile = profiles_lib.get_profile(profile)
-    size = tuple(int(s) for s in size)
-    if len(size) != 2 or any(s < 24 or s % 2 for s in size):
-        raise ValueError(f"size must be (H, W) with even values of at least 24, got {size}")
-    if noise_model not in noise_lib.NOISE_MODELS:
-        raise ValueError(
-            f"noise_model must be one of {noise_lib.NOISE_MODELS}, not {noise_model!r}")
-    if ratios not in noise_lib.RATIO_MODES:
-        raise ValueError(f"ratios must be one of {noise_lib.RATIO_MODES}, not {ratios!r}")
-    if not 1 <= int(bursts) <= 100:
-        raise ValueError(f"bursts must be in [1, 100], got {bursts}")
-    if int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    bursts, seed, num_scenes = int(bursts), int(seed), int(num_scenes)
+    profile = get_profile(profile)
+    size, bursts, seed, num_scenes = _checked_arguments(size, noise_model, ratios, bursts, seed,
+                                                        num_scenes)
     ids = scene_ids(num_scenes)
 
     output_dir = pathlib.Path(output_dir)
     candidates, readable, skipped, cache = _scan_sources(source_dir, num_scenes, report)
-    config = {
-        "format_version": FORMAT_VERSION,
-        "seed": seed,
-        "num_scenes": num_scenes,
-        "size": list(size),
-        "noise_model": noise_model,
-        "ratios": ratios,
-        "bursts": bursts,
-        "profile": profile.to_dict(),
-        "source_dir": None if source_dir is None else str(pathlib.Path(source_dir).resolve()),
-        "source_candidates": [str(path) for path in candidates],
-    }
-    config = json.loads(json.dumps(config))  # as it reads back from simulation.json
+    config = _settings(seed=seed, num_scenes=num_scenes, size=size, noise_model=noise_model,
+                       ratios=ratios, bursts=bursts, profile=profile, source_dir=source_dir,
+                       candidates=candidates)
     output_dir.mkdir(parents=True, exist_ok=True)
     state = _check_settings(output_dir, config)
     if state == COMPLETE_MARKER:
         done = _complete_summary(output_dir, started, report)
         if done is not None:
             return done
-    for sub in ("short", "long"):
-        (output_dir / sub).mkdir(exist_ok=True)
-        for stale in (output_dir / sub).glob(".tmp-*"):  # left by an interrupted write
-            stale.unlink()
-    if state != COMPLETE_MARKER:
-        _write_json_atomic(output_dir / PROGRESS_MARKER, {"config": config})
-
-    from sid_tf2 import dng  # pylint: disable=import-outside-toplevel
-
-    def write(path, mosaic, metadata, exposure_time, iso, camera_model):
-        dng.write_dng(
-            path, mosaic, cfa_pattern=metadata.cfa_pattern, black_level=metadata.black_level,
-            white_level=metadata.white_level, color_matrix=np.asarray(metadata.xyz_to_cam),
-            as_shot_neutral=metadata.as_shot_neutral, exposure_time=exposure_time, iso=iso,
-            make=profile.make, model=camera_model,
-        )
+    _prepare_folders(output_dir, config, keep_complete_record=state == COMPLETE_MARKER)
 
     counts = split_counts(num_scenes)
     photo_index, shared = assign_photos(counts, len(readable))
-    warnings = []
-    if profile.name == "sony_a7s2" and any(map(raw_sources.is_raw_path, readable)):
-        warnings.append(
-            "raw sources get the Sony A7S2's noise profile; for another camera pass its own "
-            "(--noise_profile=FILE, e.g. from --calibrate)")
-    if shared:
-        warnings.append(
-            f"only {len(readable)} source(s) for {sum(c > 0 for c in counts)} splits: "
-            "splits share sources"
-        )
+    warnings = _source_warnings(profile, readable, counts, shared)
     scenes, lists, files_written = [], {split: [] for split in SPLITS}, 0
     for index, (scene_id, split) in enumerate(ids):
         scene_started = time.monotonic()
@@ -369,60 +271,15 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
         source = cache.get(str(path))
         if source is None:
             source = _read_source(path)
-        rng = _rng(seed, index, 0)
-        if isinstance(source, raw_sources.RawSource):
-            long_mosaic, metadata, info = source.mosaic, source, {}
-            f_number = float(F_NUMBERS[rng.integers(len(F_NUMBERS))])
-            gain, long_iso, note = raw_pairs.pair_gain(source, rng, profile)
-            if note and note not in warnings:
-                warnings.append(note)
-            camera_model = "simulated from a clean raw file"
-        else:
-            image, info = sources_lib.scene_from_photo(source, size, rng)
-            xyz_to_cam = unprocess_lib.sample_xyz_to_cam(rng, profile)
-            gains = unprocess_lib.sample_wb_gains(rng, profile)
-            f_number = float(F_NUMBERS[rng.integers(len(F_NUMBERS))])
-            long_mosaic, metadata = unprocess_lib.unprocess(
-                image, xyz_to_cam=xyz_to_cam, wb_gains=gains,
-                black_level=profile.black_level, white_level=profile.white_level)
-            gain, long_iso, camera_model = None, LONG_ISO, profile.model
-        black_level = raw_pairs.black_level_of(metadata)
-        long_name = f"{scene_id}_00_{format_exposure(LONG_EXPOSURE)}s.dng"
-        long_path = output_dir / "long" / long_name
-        if not long_path.exists():
-            write(long_path, long_mosaic, metadata, LONG_EXPOSURE, long_iso, camera_model)
-            files_written += 1
-        shorts = []
-        for burst in range(bursts):
-            taken = []
-            for k in range(len(FIXED_SHORTS)):
-                file_rng = _rng(seed, index, 1 + burst * len(FIXED_SHORTS) + k)
-                name, exposure_time, ratio = _short_exposures(file_rng, ratios, taken)
-                taken.append(name)
-                params = noise_lib.sample_noise_params(file_rng, noise_model, profile,
-                                                       system_gain=gain)
-                iso = long_iso if gain else profiles_lib.nominal_iso(params.system_gain, profile)
-                short_name = f"{scene_id}_{burst:02d}_{name}s.dng"
-                short_path = output_dir / "short" / short_name
-                if not short_path.exists():
-                    short = noise_lib.simulate_short_exposure(
-                        long_mosaic, ratio, params, file_rng,
-                        black_level=black_level, white_level=metadata.white_level)
-                    write(short_path, short, metadata, exposure_time, iso, camera_model)
-                    files_written += 1
-                shorts.append({
-                    "file": f"short/{short_name}", "burst": burst, "exposure_name": name,
-                    "exposure_time": exposure_time, "ratio": ratio, "iso": iso,
-                    "noise": params.to_dict(), "wb_gains": list(metadata.wb_gains),
-                })
-                lists[split].append(
-                    f"./short/{short_name} ./long/{long_name} ISO{iso} F{f_number:g}")
-        scenes.append({
-            "id": scene_id, "split": split, "source": str(path), **info,
-            "f_number": f_number, "long": {"file": f"long/{long_name}",
-                                           "exposure_time": LONG_EXPOSURE, "iso": long_iso},
-            **metadata.to_dict(), "shorts": shorts,
-        })
+        long = _long_exposure(source, size, _rng(seed, index, 0), profile)
+        if long.note and long.note not in warnings:
+            warnings.append(long.note)
+        scene, lines, written = _write_scene(
+            output_dir, scene_id, index, long, seed=seed, bursts=bursts, ratios=ratios,
+            noise_model=noise_model, profile=profile)
+        scenes.append({"id": scene_id, "split": split, "source": str(path), **scene})
+        lists[split] += lines
+        files_written += written
         elapsed = time.monotonic() - started
         eta = elapsed / (index + 1) * (num_scenes - index - 1)
         report(
@@ -431,24 +288,8 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
             f"ETA {eta:.1f} s"
         )
 
-    list_files = {}
-    for split in SPLITS:
-        list_files[split] = str(output_dir / LIST_FILES[split])
-        lines = sorted(lists[split])
-        write_text(list_files[split], "".join(line + "\n" for line in lines))
-    record = {
-        "description": "sid-tf2 synthetic low-light dataset (unprocessed photographs or "
-                       "clean raw files, simulated short exposures)",
-        "config": config,
-        "sources": [str(path) for path in readable],
-        "skipped_sources": [list(item) for item in skipped],
-        "splits": {split: [s for s, sp in ids if sp == split] for split in SPLITS},
-        "lists": {split: LIST_FILES[split] for split in SPLITS},
-        "scenes": scenes,
-        "warnings": warnings,
-    }
-    _write_json_atomic(output_dir / COMPLETE_MARKER, record)
-    (output_dir / PROGRESS_MARKER).unlink(missing_ok=True)
+    record, list_files = _write_record(output_dir, config, readable, skipped, ids, scenes, lists,
+                                       warnings)
     summary = SimulationSummary(
         output_dir=str(output_dir),
         splits=record["splits"],
@@ -469,3 +310,185 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
     for warning in warnings:
         report(f"warning: {warning}")
     return summary
+
+
+def _checked_arguments(size, noise_model, ratios, bursts, seed, num_scenes):
+    """(size, bursts, seed, num_scenes) as integers; a ValueError names a bad argument."""
+    size = tuple(int(s) for s in size)
+    if len(size) != 2 or any(s < 24 or s % 2 for s in size):
+        raise ValueError(f"size must be (H, W) with even values of at least 24, got {size}")
+    if noise_model not in noise_lib.NOISE_MODELS:
+        raise ValueError(
+            f"noise_model must be one of {noise_lib.NOISE_MODELS}, not {noise_model!r}")
+    if ratios not in noise_lib.RATIO_MODES:
+        raise ValueError(f"ratios must be one of {noise_lib.RATIO_MODES}, not {ratios!r}")
+    if not 1 <= int(bursts) <= 100:
+        raise ValueError(f"bursts must be in [1, 100], got {bursts}")
+    if int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return size, int(bursts), int(seed), int(num_scenes)
+
+
+def _settings(*, seed, num_scenes, size, noise_model, ratios, bursts, profile, source_dir,
+              candidates):
+    """Everything that decides the files, as simulation.json records it: a run resumes only a
+    dataset made with the same settings."""
+    config = {
+        "format_version": FORMAT_VERSION,
+        "seed": seed,
+        "num_scenes": num_scenes,
+        "size": list(size),
+        "noise_model": noise_model,
+        "ratios": ratios,
+        "bursts": bursts,
+        "profile": profile.to_dict(),
+        "source_dir": None if source_dir is None else str(pathlib.Path(source_dir).resolve()),
+        "source_candidates": [str(path) for path in candidates],
+    }
+    return json.loads(json.dumps(config))  # as it reads back from simulation.json
+
+
+def _prepare_folders(output_dir, config, keep_complete_record):
+    """Make short/ and long/, remove what an interrupted write left there, and mark the run as
+    under way, unless it completes a dataset whose files went missing (its record stays until
+    it is rewritten)."""
+    for sub in ("short", "long"):
+        (output_dir / sub).mkdir(exist_ok=True)
+        for stale in (output_dir / sub).glob(".tmp-*"):  # left by an interrupted write
+            stale.unlink()
+    if not keep_complete_record:
+        _write_json_atomic(output_dir / PROGRESS_MARKER, {"config": config})
+
+
+def _source_warnings(profile, readable, counts, shared):
+    """What the user should know about the sources before any scene is made."""
+    warnings = []
+    if profile.name == "sony_a7s2" and any(map(is_raw_path, readable)):
+        warnings.append(
+            "raw sources get the Sony A7S2's noise profile; for another camera pass its own "
+            "(--noise_profile=FILE, e.g. from --calibrate)")
+    if shared:
+        warnings.append(
+            f"only {len(readable)} source(s) for {sum(c > 0 for c in counts)} splits: "
+            "splits share sources"
+        )
+    return warnings
+
+
+@dataclasses.dataclass(frozen=True)
+class _LongExposure:
+    """A scene's clean long exposure and what its short exposures share with it."""
+
+    mosaic: np.ndarray
+    metadata: object  # `unprocess.RawMetadata` of a photograph, or the `RawSource` itself
+    info: dict  # how a photograph was cut into the scene (empty for a raw source)
+    f_number: float
+    gain: float  # a raw source's system gain K, fixed by its ISO; None: drawn per short file
+    iso: int
+    camera_model: str
+    note: str  # what the user should know about a raw source's gain, or None
+
+
+def _long_exposure(source, size, rng, profile):
+    """A raw source's own mosaic, or a photograph cut to `size` and unprocessed to a mosaic."""
+    if isinstance(source, RawSource):
+        f_number = float(F_NUMBERS[rng.integers(len(F_NUMBERS))])
+        gain, iso, note = pair_gain(source, rng, profile)
+        return _LongExposure(source.mosaic, source, {}, f_number, gain, iso,
+                             "simulated from a clean raw file", note)
+    image, info = sources_lib.scene_from_photo(source, size, rng)
+    xyz_to_cam = unprocess_lib.sample_xyz_to_cam(rng, profile)
+    gains = unprocess_lib.sample_wb_gains(rng, profile)
+    f_number = float(F_NUMBERS[rng.integers(len(F_NUMBERS))])
+    mosaic, metadata = unprocess_lib.unprocess(
+        image, xyz_to_cam=xyz_to_cam, wb_gains=gains,
+        black_level=profile.black_level, white_level=profile.white_level)
+    return _LongExposure(mosaic, metadata, info, f_number, None, LONG_ISO, profile.model, None)
+
+
+def _write_scene(output_dir, scene_id, index, long, *, seed, bursts, ratios, noise_model,
+                 profile):
+    """Write a scene's long file and its short files, skipping those already there.
+
+    Returns (the scene's record for simulation.json, without id, split and source; its list
+    lines; the number of files written).
+    """
+    metadata, files_written = long.metadata, 0
+    black_level = black_level_of(metadata)
+    long_name = f"{scene_id}_00_{format_exposure(LONG_EXPOSURE)}s.dng"
+    long_path = output_dir / "long" / long_name
+    if not long_path.exists():
+        _write_dng(long_path, long.mosaic, metadata, LONG_EXPOSURE, long.iso, profile.make,
+                   long.camera_model)
+        files_written += 1
+    shorts, lines = [], []
+    for burst in range(bursts):
+        taken = []
+        for k in range(len(FIXED_SHORTS)):
+            file_rng = _rng(seed, index, 1 + burst * len(FIXED_SHORTS) + k)
+            name, exposure_time, ratio = _short_exposures(file_rng, ratios, taken)
+            taken.append(name)
+            params = noise_lib.sample_noise_params(file_rng, noise_model, profile,
+                                                   system_gain=long.gain)
+            iso = long.iso if long.gain else nominal_iso(params.system_gain, profile)
+            short_name = f"{scene_id}_{burst:02d}_{name}s.dng"
+            short_path = output_dir / "short" / short_name
+            if not short_path.exists():
+                short = noise_lib.simulate_short_exposure(
+                    long.mosaic, ratio, params, file_rng,
+                    black_level=black_level, white_level=metadata.white_level)
+                _write_dng(short_path, short, metadata, exposure_time, iso, profile.make,
+                           long.camera_model)
+                files_written += 1
+            shorts.append({
+                "file": f"short/{short_name}", "burst": burst, "exposure_name": name,
+                "exposure_time": exposure_time, "ratio": ratio, "iso": iso,
+                "noise": params.to_dict(), "wb_gains": list(metadata.wb_gains),
+            })
+            lines.append(f"./short/{short_name} ./long/{long_name} ISO{iso} F{long.f_number:g}")
+    scene = {
+        **long.info,
+        "f_number": long.f_number, "long": {"file": f"long/{long_name}",
+                                            "exposure_time": LONG_EXPOSURE, "iso": long.iso},
+        **metadata.to_dict(), "shorts": shorts,
+    }
+    return scene, lines, files_written
+
+
+def _write_dng(path, mosaic, metadata, exposure_time, iso, make, model):
+    # Imported here: tifffile (through dng) is needed only once files are written, which keeps
+    # `python -m sid_tf2.simulate --help` quick.
+    from sid_tf2 import dng  # pylint: disable=import-outside-toplevel
+
+    dng.write_dng(
+        path, mosaic, cfa_pattern=metadata.cfa_pattern, black_level=metadata.black_level,
+        white_level=metadata.white_level, color_matrix=np.asarray(metadata.xyz_to_cam),
+        as_shot_neutral=metadata.as_shot_neutral, exposure_time=exposure_time, iso=iso,
+        make=make, model=model,
+    )
+
+
+def _write_record(output_dir, config, readable, skipped, ids, scenes, lists, warnings):
+    """Write the list files, then simulation.json, which marks the dataset complete.
+
+    Returns (the record, split -> list file path).
+    """
+    list_files = {}
+    for split in SPLITS:
+        list_files[split] = str(output_dir / LIST_FILES[split])
+        lines = sorted(lists[split])
+        write_text(list_files[split], "".join(line + "\n" for line in lines))
+    record = {
+        "description": "sid-tf2 synthetic low-light dataset (unprocessed photographs or "
+                       "clean raw files, simulated short exposures)",
+        "config": config,
+        "sources": [str(path) for path in readable],
+        "skipped_sources": [list(item) for item in skipped],
+        "splits": {split: [s for s, sp in ids if sp == split] for split in SPLITS},
+        "lists": {split: LIST_FILES[split] for split in SPLITS},
+        "scenes": scenes,
+        "warnings": warnings,
+    }
+    _write_json_atomic(output_dir / COMPLETE_MARKER, record)
+    (output_dir / PROGRESS_MARKER).unlink(missing_ok=True)
+    return record, list_files

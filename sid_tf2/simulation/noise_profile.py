@@ -30,7 +30,7 @@ import math
 import pathlib
 
 from sid_tf2.atomic import write_text
-from sid_tf2.simulation.profiles import PROFILES, LogLinear
+from sid_tf2.simulation.camera_profiles import PROFILES, LogLinear
 
 _LINES = {"G": "gaussian_read", "TL": "tukey_read", "Row": "row"}
 

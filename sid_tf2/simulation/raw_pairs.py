@@ -13,8 +13,8 @@ photograph. The result keeps the source's CFA phase, black levels and white leve
 
 import math
 
-from sid_tf2.simulation import noise as noise_lib
-from sid_tf2.simulation import profiles as profiles_lib
+from sid_tf2.simulation.noise import simulate_short_exposure
+from sid_tf2.simulation.profiles import gain_at_iso, get_profile, nominal_iso
 from sid_tf2.simulation.raw_sources import RawSource
 
 
@@ -22,13 +22,13 @@ def pair_gain(source, rng, profile):
     """(K, iso, note) of a raw source's pair: the gain at the source's ISO (see the module
     docstring), or one drawn from the profile when the file has no ISO; `note` says which when
     it is not simply the source's ISO."""
-    profile = profiles_lib.get_profile(profile)
+    profile = get_profile(profile)
     if source.iso is None:
         gain = math.exp(rng.uniform(*profile.log_k_range))
-        return gain, profiles_lib.nominal_iso(gain, profile), (
+        return gain, nominal_iso(gain, profile), (
             f"{source.path}: no ISO in its metadata: gain K = {gain:.3g} drawn from the "
             f"{profile.name} profile's range")
-    gain, clamped = profiles_lib.gain_at_iso(source.iso, profile)
+    gain, clamped = gain_at_iso(source.iso, profile)
     iso = int(round(source.iso))
     note = None
     if clamped:
@@ -48,6 +48,6 @@ def black_level_of(metadata):
 def simulate_raw_short(source, ratio, params, rng):
     """The short exposure of a `RawSource`, `ratio` times shorter, as uint16 raw data with the
     source's levels (see `noise.simulate_short_exposure`)."""
-    return noise_lib.simulate_short_exposure(
+    return simulate_short_exposure(
         source.mosaic, ratio, params, rng, black_level=source.black_mosaic(),
         white_level=source.white_level)

@@ -15,18 +15,18 @@ import tempfile
 
 import numpy as np
 
-from sid_tf2.simulation import noise as noise_lib
-from sid_tf2.simulation import raw_pairs
-from sid_tf2.simulation import raw_sources
+from sid_tf2.simulation.noise import sample_noise_params, simulate_short_exposure
+from sid_tf2.simulation.raw_pairs import pair_gain
+from sid_tf2.simulation.raw_sources import RawSourceError, read_usable_source
 
 
 def check_raw_source(path, patch_size, max_ratio):
     """Read a raw source for on-the-fly use; `RawSourceError` says why it cannot serve (not
     Bayer, too dark for `max_ratio`, or smaller than a 2p x 2p window)."""
-    source = raw_sources.read_usable_source(path, max_ratio)
+    source = read_usable_source(path, max_ratio)
     side = 2 * int(patch_size)
     if min(source.mosaic.shape) < side:
-        raise raw_sources.RawSourceError(
+        raise RawSourceError(
             f"{path}: its {source.mosaic.shape[0]}x{source.mosaic.shape[1]} mosaic is smaller "
             f"than a training window ({side}x{side} for patch size {patch_size})")
     return source
@@ -56,7 +56,7 @@ def raw_example(source, rendered, patch_size, ratio, params, rng):
     left = 2 * int(rng.integers(0, (width - side) // 2 + 1))
     window = source.mosaic[top:top + side, left:left + side]
     black = source.black_mosaic()[top:top + side, left:left + side]
-    short = noise_lib.simulate_short_exposure(window, ratio, params, rng, black_level=black,
+    short = simulate_short_exposure(window, ratio, params, rng, black_level=black,
                                               white_level=source.white_level)
     packed = rawlib.pack_bayer(short, source.black_level, source.white_level,
                                pattern=source.cfa_pattern)
@@ -73,5 +73,5 @@ def raw_example(source, rendered, patch_size, ratio, params, rng):
 
 def pair_params(source, rng, noise_model, profile):
     """The noise of one element: the profile's at the source's ISO (`raw_pairs.pair_gain`)."""
-    gain, _, _ = raw_pairs.pair_gain(source, rng, profile)
-    return noise_lib.sample_noise_params(rng, noise_model, profile, system_gain=gain)
+    gain, _, _ = pair_gain(source, rng, profile)
+    return sample_noise_params(rng, noise_model, profile, system_gain=gain)

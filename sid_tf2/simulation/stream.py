@@ -37,11 +37,11 @@ import numpy as np
 import tensorflow as tf
 
 from sid_tf2 import raw as rawlib
-from sid_tf2.simulation import noise as noise_lib
-from sid_tf2.simulation import profiles as profiles_lib
-from sid_tf2.simulation import raw_sources
-from sid_tf2.simulation import raw_stream
-from sid_tf2.simulation import sources as sources_lib
+import sid_tf2.simulation.noise as noise_lib
+import sid_tf2.simulation.raw_stream as raw_stream_lib
+import sid_tf2.simulation.sources as sources_lib
+from sid_tf2.simulation.profiles import get_profile
+from sid_tf2.simulation.raw_sources import RawSourceError, is_raw_path, list_raw_paths
 from sid_tf2.simulation.unprocess import (inverse_smoothstep, sample_wb_gains, sample_xyz_to_cam, srgb_to_linear,
                                           unprocess)
 
@@ -115,7 +115,7 @@ class OnTheFlySampler:
                  noise_model="physics", profile="sony_a7s2", ratios="fixed", scene_size=1024):
         if photo_paths is None:
             photo_paths = (sources_lib.default_photo_paths() if source_dir is None else sorted(
-                sources_lib.list_photo_paths(source_dir) + raw_sources.list_raw_paths(source_dir)))
+                sources_lib.list_photo_paths(source_dir) + list_raw_paths(source_dir)))
         self.patch_size = int(patch_size)
         self.seed = int(seed)
         self.examples_per_epoch = int(examples_per_epoch)
@@ -127,14 +127,14 @@ class OnTheFlySampler:
         if ratios not in noise_lib.RATIO_MODES:
             raise ValueError(f"ratios must be one of {noise_lib.RATIO_MODES}, not {ratios!r}.")
         self.noise_model, self.ratios = noise_model, ratios
-        self.profile = profiles_lib.get_profile(profile)
+        self.profile = get_profile(profile)
         self._sources, self._cached_bytes = {}, 0
         self.source_paths, self.skipped_sources = [], []
         for path in map(str, photo_paths):
-            if raw_sources.is_raw_path(path):
+            if is_raw_path(path):
                 try:
                     self._cache(len(self.source_paths), self._read_raw(path))
-                except raw_sources.RawSourceError as error:
+                except RawSourceError as error:
                     self.skipped_sources.append((path, str(error)))
                     warnings.warn(str(error), RuntimeWarning, stacklevel=2)
                     continue
@@ -143,7 +143,7 @@ class OnTheFlySampler:
             raise ValueError(f"No photographs or usable Bayer raw files in "
                              f"{source_dir or 'the scikit-image data folder'}"
                              + "".join(f"; {reason}" for _, reason in self.skipped_sources))
-        if self.profile.name == "sony_a7s2" and any(map(raw_sources.is_raw_path, self.source_paths)):
+        if self.profile.name == "sony_a7s2" and any(map(is_raw_path, self.source_paths)):
             warnings.warn("raw sources get the Sony A7S2's noise profile; for another camera pass its "
                           "own noise profile (a JSON file, e.g. from `sid_tf2.simulate --calibrate`)",
                           RuntimeWarning, stacklevel=2)
@@ -155,8 +155,8 @@ class OnTheFlySampler:
     def _read_raw(self, path):
         """(RawSource, its rendered ground truth) of a usable raw file."""
         max_ratio = max(noise_lib.FIXED_RATIOS) if self.ratios == "fixed" else noise_lib.UNIFORM_RATIO_RANGE[1]
-        source = raw_stream.check_raw_source(path, self.patch_size, max_ratio)
-        return source, raw_stream.render_long_exposure(source)
+        source = raw_stream_lib.check_raw_source(path, self.patch_size, max_ratio)
+        return source, raw_stream_lib.render_long_exposure(source)
 
     def _cache(self, index, item):
         size = item.nbytes if isinstance(item, np.ndarray) else item[0].mosaic.nbytes + item[1].nbytes
@@ -169,7 +169,7 @@ class OnTheFlySampler:
         item = self._sources.get(index)
         if item is None:
             path = self.source_paths[index]
-            item = self._read_raw(path) if raw_sources.is_raw_path(path) else sources_lib.read_photo(path)
+            item = self._read_raw(path) if is_raw_path(path) else sources_lib.read_photo(path)
             self._cache(index, item)
         return item
 
@@ -201,8 +201,8 @@ class OnTheFlySampler:
         source = self._source(source_index)
         if isinstance(source, tuple):
             raw_source, rendered = source
-            params = raw_stream.pair_params(raw_source, rng, self.noise_model, self.profile)
-            return raw_stream.raw_example(raw_source, rendered, self.patch_size, ratio, params, rng)
+            params = raw_stream_lib.pair_params(raw_source, rng, self.noise_model, self.profile)
+            return raw_stream_lib.raw_example(raw_source, rendered, self.patch_size, ratio, params, rng)
         side = 2 * self.patch_size
         image = _window(source, side, self.scene_size, rng)
         profile = self.profile

@@ -9,6 +9,7 @@ import os
 
 import keras
 
+from sid_tf2.tf1_checkpoint import load_tf1_checkpoint, read_shapes, resolve_prefix
 from sid_tf2.training.checkpoints import EXPORTED_WEIGHTS, latest_checkpoint, restore_checkpoint
 
 
@@ -26,8 +27,6 @@ def tf1_layout(path):
     """
     if not path or not _is_tf1_checkpoint(path):
         return None
-    from weight_converter.tf1_checkpoint import resolve_prefix, read_shapes
-
     shapes = read_shapes(resolve_prefix(path))
     return "full" if "Variable/Adam" in shapes else "release"
 
@@ -51,9 +50,6 @@ def initialize_from(path, model, optimizer):
         model.load_weights(os.path.join(path, EXPORTED_WEIGHTS))
         return f"initialised the weights from {os.path.join(path, EXPORTED_WEIGHTS)}"
     if _is_tf1_checkpoint(path):
-        # Imported here: the converter is a separate package that the library only needs now.
-        from weight_converter.tf1_checkpoint import load_tf1_checkpoint
-
         return "initialised from the TF1 checkpoint " + load_tf1_checkpoint(model, path, optimizer).describe()
     raise ValueError(
         f"--init_checkpoint {path}: not a TF1 checkpoint, a .weights.h5 or .keras file, or a "
