@@ -21,7 +21,7 @@ import numpy as np
 
 from parity_tests.random_weights import random_checkpoint_values, random_model_values
 from sid_tf2.model import get_camera
-from weight_converter.names import weight_table
+from sid_tf2.tf1_names import weight_table
 
 FIXTURE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 CAMERAS = ("sony", "fuji")

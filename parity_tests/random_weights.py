@@ -14,7 +14,7 @@ outputs, on machines without tf_slim.
 
 import numpy as np
 
-from weight_converter.names import BETA_POWERS, adam_slot_names, checkpoint_shapes, weight_table
+from sid_tf2.tf1_names import BETA_POWERS, adam_slot_names, checkpoint_shapes, weight_table
 from sid_tf2.tf1_checkpoint import tf1_beta_power
 
 ADAM_BETA1 = 0.9

@@ -2,7 +2,7 @@
 
 Every test writes a random TF1 checkpoint (random_weights.py, written without tf_slim by
 tf1_checkpoint_io.py), loads it into `sid_tf2.build_unet` with
-`weight_converter.tf1_checkpoint.load_tf1_checkpoint`, and compares in float32 against, in
+`sid_tf2.tf1_checkpoint.load_tf1_checkpoint`, and compares in float32 against, in
 decreasing order of independence:
 
 - the authors' published meta graph (needs SID_REFERENCE_DIR; Sony only, as only its meta graph

@@ -21,7 +21,7 @@ from parity_tests.tf1_checkpoint_io import (
     write_tf1_checkpoint,
 )
 from parity_tests.tolerance import FORWARD_RTOL, relative_difference
-from weight_converter.names import checkpoint_shapes
+from sid_tf2.tf1_names import checkpoint_shapes
 
 CAMERAS = ("sony", "fuji")
 LAYOUTS = {"release": False, "full": True}  # layout -> train_deconv
