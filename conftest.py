@@ -1,0 +1,38 @@
+"""Markers the whole suite shares, set from what a test does rather than by hand.
+
+- `subprocess`: the test, or a fixture it uses, starts a process (a script, a command line, a
+  second writer); each such start pays TensorFlow's import of several seconds.
+- `slow`: `subprocess` tests and the modules listed in SLOW_MODULES (many training steps or
+  large inputs). `python -m pytest -m "not slow"` is the quick subset for editing; CI runs
+  everything.
+"""
+
+import inspect
+
+import pytest
+
+STARTS_A_PROCESS = ("subprocess.", "sys.executable", "Popen(")
+SLOW_MODULES = ("test_distribute", "test_faults", "test_training_parity", "test_train_step_parity", "test_transfer")
+
+
+def _sources(item):
+    """The source of the test function and of every fixture it requests."""
+    functions = [item.function]
+    for definitions in item._fixtureinfo.name2fixturedefs.values():  # pylint: disable=protected-access
+        functions += [definition.func for definition in definitions]
+    for function in functions:
+        try:
+            yield inspect.getsource(function)
+        except (OSError, TypeError):
+            continue
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        starts = any(marker in source for source in _sources(item) for marker in STARTS_A_PROCESS)
+        if starts:
+            item.add_marker(pytest.mark.subprocess)
+        if starts or item.module.__name__.rpartition(".")[2] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
