@@ -16,6 +16,9 @@ rather than in each script:
   (a C++ abort, an ``exit()``), when those lines are the only account of why.
   ``TF_CPP_MIN_LOG_LEVEL`` is set to 2 (unless the user set it) so that later INFO and WARNING
   lines of the C++ runtime stay away too; its errors still show.  ``--verbose`` keeps all of it.
+* A command's flags and main live in a library module (``sid_tf2.train``...), started by a
+  console script's stub or a thin script: :func:`run` shows that module's docstring and key
+  flags in the help, as if it had been started itself.
 * A run's settings are a config's fields: :func:`define_config_flags` derives a flag from each
   (name, default, help, bounds), so that a default is written once.
 * absl prefixes every Python log line with a date, a thread id and a source line
@@ -101,12 +104,15 @@ def _calling_module():
     return sys.argv[0] if caller == "__main__" else caller
 
 
-def run(main, argv=None):
+def run(main, argv=None, *, doc=None):
     """``absl.app.run(main)``, except that a help argument prints the help and exits 0.
 
     The help is absl's own (the ``__main__`` module's docstring and its key flags, or every
-    flag for ``--helpfull``); nothing else of the program runs for it.
+    flag for ``--helpfull``); nothing else of the program runs for it. A `main` defined in
+    another module than the one started (a console script's stub, a thin script) is the
+    command of its own module: that module's key flags and docstring (or `doc`) are shown.
     """
+    _adopt_command(main, doc)
     argv = list(sys.argv if argv is None else argv)
     for argument in argv[1:]:
         if argument == "--":
@@ -119,6 +125,18 @@ def run(main, argv=None):
             sys.exit(0)
     absl_logging.get_absl_handler().setFormatter(_PlainFormatter())
     app.run(main, argv)
+
+
+def _adopt_command(main, doc):
+    """Make `main`'s module the started program for absl's help, which shows the key flags of
+    the module named by ``sys.argv[0]`` and the docstring of ``__main__``."""
+    module = main.__module__
+    if module == "__main__":  # started as itself: the help is already its own
+        return
+    started = sys.argv[0]
+    for flag in flags.FLAGS.get_key_flags_for_module(module):
+        flags.FLAGS.register_key_flag_for_module(started, flag)
+    sys.modules["__main__"].__doc__ = doc or sys.modules[module].__doc__
 
 
 class _PlainFormatter(logging.Formatter):
