@@ -25,6 +25,7 @@ from sid_tf2.training import (
     train,
 )
 from sid_tf2.training import checkpoints
+from sid_tf2.training.config import RESUME_KEYS
 from sid_tf2.training.initialize import initialize_from
 from weight_converter.tf1_checkpoint import save_tf1_checkpoint
 
@@ -210,10 +211,18 @@ def test_resuming_with_other_settings_is_refused(tmp_path, dataset):
         train(config, log=lambda message: None)
 
 
-def test_auto_speed_settings_follow_the_run_being_resumed(tmp_path, dataset):
+@pytest.mark.parametrize("settings_file", ["grouped", "flat"])
+def test_auto_speed_settings_follow_the_run_being_resumed(tmp_path, dataset, settings_file):
+    """Also from a run whose settings file has the flat config that runs wrote before the
+    config was grouped."""
     config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(tmp_path), epochs=0, patch_size=32,
                                    val_freq=0, progress=False, precision="float32", jit_compile=False)
     train(config, log=lambda message: None)
+    if settings_file == "flat":
+        path = tmp_path / "run_settings.json"
+        saved = json.loads(path.read_text())
+        flat = {name: value for group in saved["config"].values() for name, value in group.items()}
+        path.write_text(json.dumps({**{key: saved[key] for key in RESUME_KEYS}, "config": flat}))
     messages = []
     resumed = train(config.replace(precision="auto", jit_compile=None, epochs=1),
                     log=messages.append)
