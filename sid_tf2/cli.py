@@ -1,7 +1,7 @@
 """What every command line of the project shares: help that answers at once, and a quiet start.
 
-Two things made the commands unpleasant to use, and both are fixed here rather than in each
-script:
+What made the commands unpleasant to use, or their definitions repetitive, is fixed here
+rather than in each script:
 
 * absl answers ``--help`` by exiting with status 1, after the script has imported everything
   it imports at the top (TensorFlow took about 4 s).  :func:`run` prints the same help and exits
@@ -16,22 +16,30 @@ script:
   (a C++ abort, an ``exit()``), when those lines are the only account of why.
   ``TF_CPP_MIN_LOG_LEVEL`` is set to 2 (unless the user set it) so that later INFO and WARNING
   lines of the C++ runtime stay away too; its errors still show.  ``--verbose`` keeps all of it.
+* A command's flags and main live in a library module (``sid_tf2.train``...), started by a
+  console script's stub or a thin script: :func:`run` shows that module's docstring and key
+  flags in the help, as if it had been started itself.
+* A run's settings are a config's fields: :func:`define_config_flags` derives a flag from each
+  (name, default, help, bounds), so that a default is written once.
 * absl prefixes every Python log line with a date, a thread id and a source line
   (``I1129 16:45:46.360483 1402... download.py:595] Downloading ...``); :func:`run` prints the
   project's log lines as plain text instead, warnings and errors named as such.
 """
 
 import contextlib
+import dataclasses
 import logging
 import os
 import select
 import signal
 import sys
+import typing
 
 from absl import app, flags
 from absl import logging as absl_logging
 
-__all__ = ["HELP_ARGUMENTS", "define_verbose_flag", "load_tensorflow", "run"]
+__all__ = ["HELP_ARGUMENTS", "config_flag_values", "define_config_flags", "define_verbose_flag",
+           "load_tensorflow", "run"]
 
 HELP_ARGUMENTS = {"-h": True, "-?": True, "--help": True, "--helpshort": True, "--helpfull": False}
 """Help arguments absl understands, mapped to whether they ask for the short help."""
@@ -45,19 +53,66 @@ def define_verbose_flag(flag_values=None):
     The flag is declared as the calling module's own, so that the short ``--help`` lists it.
     """
     define = {} if flag_values is None else {"flag_values": flag_values}
-    caller = sys._getframe(1).f_globals.get("__name__")  # pylint: disable=protected-access
-    if caller == "__main__":  # absl names the main module by the script, as its help does
-        caller = sys.argv[0]
     flags.DEFINE_bool("verbose", False, "Show TensorFlow's start-up and runtime log lines "
-                      "(hidden by default).", module_name=caller, **define)
+                      "(hidden by default).", module_name=_calling_module(), **define)
 
 
-def run(main, argv=None):
+_DEFINE_BY_TYPE = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFINE_float,
+                   str: flags.DEFINE_string}
+
+
+def define_config_flags(*groups, flag_values=None):
+    """A flag for each field of the config dataclasses `groups` that has one.
+
+    Name, default, help, bounds and choices come from the field and its metadata (written by
+    `sid_tf2.training.config.setting`), so a default is written once, in the config. The flags
+    are declared as the calling module's own, so that the short ``--help`` lists them.
+    """
+    define = {} if flag_values is None else {"flag_values": flag_values}
+    caller = _calling_module()
+    for field, name in _flagged_fields(groups):
+        options = dict(field.metadata["flag_options"])
+        default = options.pop("default", field.default)
+        choices = options.pop("choices", None)
+        help_text = field.metadata["help"]
+        if choices:
+            flags.DEFINE_enum(name, default, list(choices), help_text, module_name=caller, **define, **options)
+        else:
+            kind = next(t for t in typing.get_args(field.type) or (field.type,) if t is not type(None))
+            _DEFINE_BY_TYPE[kind](name, default, help_text, module_name=caller, **define, **options)
+
+
+def config_flag_values(*groups, flag_values=None):
+    """{field name: its flag's value} for the fields of `groups` that have flags."""
+    values = flags.FLAGS if flag_values is None else flag_values
+    return {field.name: values[name].value for field, name in _flagged_fields(groups)}
+
+
+def _flagged_fields(groups):
+    """(field, flag name) of each field of `groups` with a flag."""
+    for group in groups:
+        for field in dataclasses.fields(group):
+            flag = field.metadata.get("flag", False)
+            if flag:
+                yield field, field.name if flag is True else flag
+
+
+def _calling_module():
+    """The name absl gives the module that called the caller (the script's path for __main__,
+    as its help does)."""
+    caller = sys._getframe(2).f_globals.get("__name__")  # pylint: disable=protected-access
+    return sys.argv[0] if caller == "__main__" else caller
+
+
+def run(main, argv=None, *, doc=None):
     """``absl.app.run(main)``, except that a help argument prints the help and exits 0.
 
     The help is absl's own (the ``__main__`` module's docstring and its key flags, or every
-    flag for ``--helpfull``); nothing else of the program runs for it.
+    flag for ``--helpfull``); nothing else of the program runs for it. A `main` defined in
+    another module than the one started (a console script's stub, a thin script) is the
+    command of its own module: that module's key flags and docstring (or `doc`) are shown.
     """
+    _adopt_command(main, doc)
     argv = list(sys.argv if argv is None else argv)
     for argument in argv[1:]:
         if argument == "--":
@@ -70,6 +125,18 @@ def run(main, argv=None):
             sys.exit(0)
     absl_logging.get_absl_handler().setFormatter(_PlainFormatter())
     app.run(main, argv)
+
+
+def _adopt_command(main, doc):
+    """Make `main`'s module the started program for absl's help, which shows the key flags of
+    the module named by ``sys.argv[0]`` and the docstring of ``__main__``."""
+    module = main.__module__
+    if module == "__main__":  # started as itself: the help is already its own
+        return
+    started = sys.argv[0]
+    for flag in flags.FLAGS.get_key_flags_for_module(module):
+        flags.FLAGS.register_key_flag_for_module(started, flag)
+    sys.modules["__main__"].__doc__ = doc or sys.modules[module].__doc__
 
 
 class _PlainFormatter(logging.Formatter):

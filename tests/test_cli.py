@@ -4,6 +4,7 @@ Each check runs a fresh interpreter, since what matters is what a user's process
 prints.
 """
 
+import ast
 import os
 import subprocess
 import sys
@@ -14,12 +15,27 @@ from sid_tf2 import cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+
+def _console_scripts():
+    """{name: (module, function)} of every console script setup.py installs."""
+    with open(os.path.join(REPO, "setup.py"), encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    entry_points = next(node.value for node in ast.walk(tree)
+                        if isinstance(node, ast.keyword) and node.arg == "entry_points")
+    lines = ast.literal_eval(entry_points)["console_scripts"]
+    return {name.strip(): tuple(target.strip().split(":")) for name, target in
+            (line.split("=") for line in lines)}
+
+
+CONSOLE_SCRIPTS = _console_scripts()
+
 # How each command is started: a script, a module run with -m, or the console-script function.
 COMMANDS = {
+    **{name: f"from {module} import {function}; {function}()"
+       for name, (module, function) in CONSOLE_SCRIPTS.items()},
     "train_sony.py": "runpy.run_path('train_sony.py', run_name='__main__')",
     "train_fuji.py": "runpy.run_path('train_fuji.py', run_name='__main__')",
     "test_sony.py": "runpy.run_path('test_sony.py', run_name='__main__')",
-    "sid-enhance": "from sid_tf2.enhance import run; run()",
     "-m sid_tf2.enhance": "runpy.run_module('sid_tf2.enhance', run_name='__main__')",
     "-m sid_tf2.data": "runpy.run_module('sid_tf2.data', run_name='__main__', alter_sys=True)",
     "-m sid_tf2.simulate": "runpy.run_module('sid_tf2.simulate', run_name='__main__')",
@@ -58,10 +74,16 @@ def test_help_exits_0_without_tensorflow(command):
     *help_lines, last = result.stdout.strip().splitlines()
     assert last == "PROBE 0 False", result.stdout[-2000:] + result.stderr[-2000:]
     assert "--" in "\n".join(help_lines)  # the flags are listed
-    if command not in ("-m sid_tf2.data", "-m sid_tf2.simulate"):  # commands that load TF
+    if command not in ("-m sid_tf2.data", "-m sid_tf2.simulate", "sid-data", "sid-simulate"):  # no TF
         assert "--[no]verbose" in result.stdout
     assert "Try --helpfull" in result.stdout
     assert result.stderr == ""
+
+
+def test_every_command_has_a_console_script():
+    assert sorted(CONSOLE_SCRIPTS) == ["sid-convert", "sid-data", "sid-enhance", "sid-simulate", "sid-test",
+                                       "sid-train", "sid-tune"]
+    assert CONSOLE_SCRIPTS["sid-enhance"] == ("sid_tf2.enhance", "run")
 
 
 def test_helpfull_lists_every_flag():

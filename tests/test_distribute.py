@@ -299,7 +299,7 @@ def test_multi_worker_training_equals_one_device(synthetic_data, tmp_path):
     from sid_tf2.training import TrainConfig, train
 
     # One device first (it also fills the shared decode cache the workers then read).
-    single = train(TrainConfig(
+    single = train(TrainConfig.from_flat(
         data_dir=str(synthetic_data), result_dir=str(tmp_path / "single"), epochs=1,
         patch_size=32, batch_size=2, val_freq=0, save_freq=1000, learning_rate=1e-4, seed=0,
         progress=False, precision="float32", jit_compile=False,
@@ -309,7 +309,7 @@ def test_multi_worker_training_equals_one_device(synthetic_data, tmp_path):
     result_dir = tmp_path / "multi"
     _run_cluster(synthetic_data, result_dir, tmp_path)
     settings = json.loads((result_dir / "run_settings.json").read_text())
-    assert (settings["precision"], settings["config"]["jit_compile"]) == ("float32", False)
+    assert (settings["precision"], settings["config"]["runtime"]["jit_compile"]) == ("float32", False)
     chief = _weights(result_dir / "model.weights.h5")
     other = _weights(result_dir / "workers" / "worker-1" / "model.weights.h5")
     expected = _weights(tmp_path / "single" / "model.weights.h5")

@@ -132,7 +132,7 @@ def dataset(tmp_path_factory):
 def reference_run(dataset, tmp_path_factory):
     """The result directory of the uninterrupted run."""
     result_dir = str(tmp_path_factory.mktemp("reference"))
-    train(TrainConfig(data_dir=dataset, result_dir=result_dir, **RUN), log=_quiet)
+    train(TrainConfig.from_flat(data_dir=dataset, result_dir=result_dir, **RUN), log=_quiet)
     return result_dir
 
 
@@ -178,11 +178,11 @@ def test_training_on_a_20_mb_disk_ends_in_one_line_without_a_crash(dataset, plac
 
 def test_a_disk_that_fills_keeps_the_last_checkpoint_and_resumes_exactly(dataset, reference, places):
     disk = places("disk150", size="150m", needs_mount=True)  # one checkpoint (93 MB) fits, two do not
-    config = TrainConfig(data_dir=dataset, result_dir=str(disk / "run"), **RUN)
+    config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(disk / "run"), **RUN)
     with pytest.raises(WriteError, match="epoch-000001: not enough free space") as error:
         train(config, log=_quiet)
     assert error.value.needed > error.value.free
-    kept = latest_checkpoint(config.result_dir)
+    kept = latest_checkpoint(config.output.result_dir)
     assert kept.endswith("epoch-000000")
     assert os.listdir(disk / "run" / "checkpoints") == ["epoch-000000"]  # no staging left
     assert _mount("-o", "remount,size=400m", disk)  # space freed
@@ -218,7 +218,8 @@ def test_ctrl_c_checkpoints_the_step_exits_130_and_a_later_kill_still_resumes_ex
     (result_dir / ".tmp-5e6f7a8b-model.weights.h5").write_bytes(b"\0" * 1000)
 
     messages = []
-    config = TrainConfig(data_dir=dataset, result_dir=str(result_dir), **dict(RUN, checkpoint_every_seconds=3600))
+    config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(result_dir),
+                                   **dict(RUN, checkpoint_every_seconds=3600))
     train(config, log=messages.append)
     assert f"note: took over the lock of a run that is gone (PID {int(gone.stdout)} on {socket.gethostname()})" \
         in messages
@@ -247,7 +248,8 @@ def _signal_when(log_dir, signum):
 
 
 def test_sigterm_finishes_the_step_checkpoints_and_stops_with_143(dataset, tmp_path):
-    config = TrainConfig(data_dir=dataset, result_dir=str(tmp_path), **dict(RUN, checkpoint_every_seconds=3600))
+    config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(tmp_path),
+                                   **dict(RUN, checkpoint_every_seconds=3600))
     handler = signal.getsignal(signal.SIGTERM)
     watcher = _signal_when(tmp_path / "logs", signal.SIGTERM)
     with pytest.raises(TrainingInterrupted, match="stopped by SIGTERM at epoch 0, step 1") as stopped:
@@ -259,7 +261,7 @@ def test_sigterm_finishes_the_step_checkpoints_and_stops_with_143(dataset, tmp_p
 
 
 def test_a_second_run_on_the_same_directory_is_refused(dataset, tmp_path):
-    config = TrainConfig(data_dir=dataset, result_dir=str(tmp_path), **dict(RUN, epochs=0))
+    config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(tmp_path), **dict(RUN, epochs=0))
     with ResultDirLock(str(tmp_path), _quiet):
         with pytest.raises(ResultDirBusy, match=rf"in use by another training run \(PID {os.getpid()} "
                                                 rf"on {re.escape(socket.gethostname())}"):
@@ -273,7 +275,8 @@ def test_a_loss_that_blows_up_stops_with_its_epoch_and_step_and_keeps_the_last_c
     shutil.copytree(os.path.join(reference_run, "checkpoints", last), tmp_path / "checkpoints" / last)
     for name in ("run_settings.json", "model.weights.h5"):
         shutil.copy(os.path.join(reference_run, name), tmp_path / name)
-    config = TrainConfig(data_dir=dataset, result_dir=str(tmp_path), **dict(RUN, epochs=5, learning_rate=1e30))
+    config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(tmp_path),
+                                   **dict(RUN, epochs=5, learning_rate=1e30))
     with pytest.raises(TrainingError, match=r"epoch [3-5], step [01]: the loss is (nan|inf)") as error:
         train(config, log=_quiet)
     assert last in str(error.value)  # the last good checkpoint, named
@@ -282,8 +285,8 @@ def test_a_loss_that_blows_up_stops_with_its_epoch_and_step_and_keeps_the_last_c
 
 
 def test_a_loss_that_blows_up_in_bfloat16_writes_no_weights(dataset, tmp_path):
-    config = TrainConfig(data_dir=dataset, result_dir=str(tmp_path),
-                         **dict(RUN, precision="mixed_bfloat16", learning_rate=1e30))
+    config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(tmp_path),
+                                   **dict(RUN, precision="mixed_bfloat16", learning_rate=1e30))
     with pytest.raises(TrainingError, match=r"epoch 0, step 1: the loss is (nan|inf).*none yet"):
         train(config, log=_quiet)
     assert latest_checkpoint(str(tmp_path)) is None and not (tmp_path / "model.weights.h5").exists()
@@ -291,7 +294,8 @@ def test_a_loss_that_blows_up_in_bfloat16_writes_no_weights(dataset, tmp_path):
 
 def test_tensorboard_on_a_full_disk_is_one_error_naming_its_directory(dataset, tmp_path, places):
     logs = places("logs", size="1m", full=True)
-    config = TrainConfig(data_dir=dataset, result_dir=str(tmp_path), log_dir=str(logs / "tb"), **dict(RUN, epochs=0))
+    config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(tmp_path), log_dir=str(logs / "tb"),
+                                   **dict(RUN, epochs=0))
     with pytest.raises(WriteError, match=re.escape(str(logs / "tb")) + ": not enough free space"):
         train(config, log=_quiet)
     assert latest_checkpoint(str(tmp_path)) is None  # found before the first step

@@ -116,11 +116,11 @@ def test_the_on_the_fly_pipeline_is_deterministic_with_the_right_shapes_and_rang
 
 
 def test_training_on_the_fly_and_fine_tuning_with_surgery(tmp_path):
-    pretrain = TrainConfig(data_dir=str(tmp_path / "none"), result_dir=str(tmp_path / "pre"), epochs=0,
-                           patch_size=16, val_freq=0, save_freq=10**6, progress=False, simulate_on_the_fly=True,
-                           on_the_fly_examples=2, on_the_fly_scene_size=64)
+    pretrain = TrainConfig.from_flat(data_dir=str(tmp_path / "none"), result_dir=str(tmp_path / "pre"), epochs=0,
+                                     patch_size=16, val_freq=0, save_freq=10**6, progress=False,
+                                     simulate_on_the_fly=True, on_the_fly_examples=2, on_the_fly_scene_size=64)
     result = train(pretrain, log=lambda message: None)
     assert result.epochs_run == 1 and result.steps_per_epoch == 2
-    assert TrainConfig(init_checkpoint=None, reinit_last=1).validate is not None
+    assert TrainConfig.from_flat(init_checkpoint=None, reinit_last=1).validate is not None
     with pytest.raises(ValueError, match="init_checkpoint"):
-        TrainConfig(reinit_last=1).validate()
+        TrainConfig.from_flat(reinit_last=1).validate()

@@ -1,6 +1,5 @@
 """Training: the compiled step, checkpoints that lose nothing, exact resume, the command line."""
 
-import dataclasses
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from sid_tf2.training import (
     train,
 )
 from sid_tf2.training import checkpoints
+from sid_tf2.training.config import RESUME_KEYS
 from sid_tf2.training.initialize import initialize_from
 from weight_converter.tf1_checkpoint import save_tf1_checkpoint
 
@@ -72,11 +72,12 @@ def test_the_optimizer_has_the_tf1_defaults():
 
 def test_the_defaults_are_the_original_recipe():
     config = TrainConfig()
-    assert (config.epochs, config.save_freq, config.patch_size, config.batch_size) == (4000, 500, 512, 1)
-    assert (config.train_deconv, config.column_flips) == (None, True)
-    rates = {epoch: config.learning_rate_at(epoch) for epoch in (0, 1, 2000, 2001, 4000)}
+    schedule = config.schedule
+    assert (schedule.epochs, config.output.save_freq, schedule.patch_size, schedule.batch_size) == (4000, 500, 512, 1)
+    assert (config.finetune.train_deconv, config.data.column_flips) == (None, True)
+    rates = {epoch: schedule.learning_rate_at(epoch) for epoch in (0, 1, 2000, 2001, 4000)}
     assert rates == {0: 1e-4, 1: 1e-4, 2000: 1e-4, 2001: 1e-5, 4000: 1e-5}  # `if epoch > 2000`
-    dumps = [epoch for epoch in range(config.epochs + 1) if epoch % config.save_freq == 0]
+    dumps = [epoch for epoch in range(schedule.epochs + 1) if epoch % config.output.save_freq == 0]
     assert dumps == [0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000]
     # The command line has the same defaults.
     code = ("import json, sys; import train_sony; from absl import flags; flags.FLAGS(['x']); "
@@ -186,9 +187,9 @@ def test_from_the_release_checkpoint_the_filters_stay_frozen_unless_asked(tmp_pa
     prefix = save_tf1_checkpoint(source, tmp_path / "release" / "model.ckpt", adam)
     messages = []
     result_dir = tmp_path / "run"
-    train(TrainConfig(data_dir=dataset, result_dir=str(result_dir), epochs=0, patch_size=32,
-                      val_freq=0, progress=False, precision="float32", jit_compile=False,
-                      init_checkpoint=str(prefix), train_deconv=train_deconv),
+    train(TrainConfig.from_flat(data_dir=dataset, result_dir=str(result_dir), epochs=0, patch_size=32,
+                                val_freq=0, progress=False, precision="float32", jit_compile=False,
+                                init_checkpoint=str(prefix), train_deconv=train_deconv),
           log=messages.append)
     trained = sid_tf2.build_unet("sony")
     trained.load_weights(result_dir / "model.weights.h5")
@@ -202,21 +203,28 @@ def test_from_the_release_checkpoint_the_filters_stay_frozen_unless_asked(tmp_pa
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path, dataset):
-    config = TrainConfig(data_dir=dataset, result_dir=str(tmp_path), epochs=0, patch_size=32,
-                         val_freq=0, progress=False)
+    config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(tmp_path), epochs=0, patch_size=32,
+                                   val_freq=0, progress=False)
     train(config, log=lambda message: None)
-    config.seed = 1
-    config.epochs = 1
+    config = config.replace(seed=1, epochs=1)
     with pytest.raises(TrainingError, match="seed: checkpoint 0, now 1"):
         train(config, log=lambda message: None)
 
 
-def test_auto_speed_settings_follow_the_run_being_resumed(tmp_path, dataset):
-    config = TrainConfig(data_dir=dataset, result_dir=str(tmp_path), epochs=0, patch_size=32,
-                         val_freq=0, progress=False, precision="float32", jit_compile=False)
+@pytest.mark.parametrize("settings_file", ["grouped", "flat"])
+def test_auto_speed_settings_follow_the_run_being_resumed(tmp_path, dataset, settings_file):
+    """Also from a run whose settings file has the flat config that runs wrote before the
+    config was grouped."""
+    config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(tmp_path), epochs=0, patch_size=32,
+                                   val_freq=0, progress=False, precision="float32", jit_compile=False)
     train(config, log=lambda message: None)
+    if settings_file == "flat":
+        path = tmp_path / "run_settings.json"
+        saved = json.loads(path.read_text())
+        flat = {name: value for group in saved["config"].values() for name, value in group.items()}
+        path.write_text(json.dumps({**{key: saved[key] for key in RESUME_KEYS}, "config": flat}))
     messages = []
-    resumed = train(dataclasses.replace(config, precision="auto", jit_compile=None, epochs=1),
+    resumed = train(config.replace(precision="auto", jit_compile=None, epochs=1),
                     log=messages.append)
     assert "speed settings of the run being resumed: float32, XLA off" in messages
     assert resumed.epochs_run == 1

@@ -50,11 +50,11 @@ def test_a_missing_target_is_explained(tmp_path):
 
 
 def test_resuming_with_another_freeze_or_subset_is_refused(tmp_path):
-    config = TrainConfig(data_dir=str(tmp_path / "none"), result_dir=str(tmp_path / "run"), epochs=0, patch_size=16,
-                         val_freq=0, save_freq=10**6, progress=False, simulate_on_the_fly=True,
-                         on_the_fly_examples=1, on_the_fly_scene_size=32, freeze="encoder")
+    config = TrainConfig.from_flat(data_dir=str(tmp_path / "none"), result_dir=str(tmp_path / "run"), epochs=0,
+                                   patch_size=16, val_freq=0, save_freq=10**6, progress=False, simulate_on_the_fly=True,
+                                   on_the_fly_examples=1, on_the_fly_scene_size=32, freeze="encoder")
     train(config, log=lambda message: None)
-    config.freeze, config.epochs = None, 1
+    config = config.replace(freeze=None, epochs=1)
     with pytest.raises(TrainingError, match="freeze: checkpoint 'encoder', now None"):
         train(config, log=lambda message: None)
 

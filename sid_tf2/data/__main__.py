@@ -56,5 +56,10 @@ def main(argv):
     return 0 if report.ok else 1
 
 
-if __name__ == "__main__":
+def run():
+    """The `sid-data` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

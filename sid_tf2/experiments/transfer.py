@@ -141,24 +141,25 @@ def run_arm(name, config, target_dir, log):
     from sid_tf2.training import train  # pylint: disable=import-outside-toplevel
     from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel
 
-    history = _load_history(config.result_dir) or {"validation": [], "train_seconds": 0.0, "epochs_run": 0}
-    log(f"[{name}] training: {config.result_dir}")
+    result_dir = config.output.result_dir
+    history = _load_history(result_dir) or {"validation": [], "train_seconds": 0.0, "epochs_run": 0}
+    log(f"[{name}] training: {result_dir}")
     result = train(config, log=lambda message: log(f"[{name}] {message}"))
     history["validation"] += [list(item) for item in result.validation]
     history["train_seconds"] += result.seconds
     history["epochs_run"] += result.epochs_run
     history["steps_per_epoch"] = result.steps_per_epoch or history.get("steps_per_epoch", 0)
-    history["epochs"] = config.epochs + 1
+    history["epochs"] = config.schedule.epochs + 1
     started = time.monotonic()
-    model = build_unet(config.camera)
-    model.load_weights(os.path.join(config.result_dir, "model.weights.h5"))
+    model = build_unet(config.data.camera)
+    model.load_weights(os.path.join(result_dir, "model.weights.h5"))
     predict = make_predictor(model)  # float32 whole images, as every arm is scored alike
-    pairs = select_pairs(target_dir, "original", exclude_misaligned=config.exclude_misaligned)
+    pairs = select_pairs(target_dir, "original", exclude_misaligned=config.data.exclude_misaligned)
     summary = evaluate(predict, pairs, data.RawCache.for_dataset(target_dir),
-                       os.path.join(config.result_dir, "test"), camera=config.camera, progress=False,
+                       os.path.join(result_dir, "test"), camera=config.data.camera, progress=False,
                        info={"arm": name}, log=lambda message: log(f"[{name}] test: {message}"))
     history.update(test=summary, eval_seconds=time.monotonic() - started)
-    write_text(os.path.join(config.result_dir, "transfer_arm.json"), json.dumps(history, indent=2))
+    write_text(os.path.join(result_dir, "transfer_arm.json"), json.dumps(history, indent=2))
     return history
 
 
@@ -299,17 +300,18 @@ def _run():
                        f"{describe_sources(source_photos, FLAGS.synthetic_size.replace(',', 'x'))}{skipped} "
                        f"({noise_text})")
     configs = {
-        "scratch": TrainConfig(data_dir=target_dir, result_dir=os.path.join(output_dir, "scratch"),
-                               epochs=FLAGS.scratch_epochs, learning_rate=FLAGS.learning_rate,
-                               lr_drop_epoch=FLAGS.scratch_epochs, pairs_per_ratio=FLAGS.pairs_per_ratio, **common),
-        "pretrain": TrainConfig(result_dir=os.path.join(output_dir, "pretrain"), epochs=FLAGS.pretrain_epochs,
-                                learning_rate=FLAGS.learning_rate, lr_drop_epoch=FLAGS.pretrain_epochs,
-                                **pretrain_data, **common),
-        "finetune": TrainConfig(data_dir=target_dir, result_dir=os.path.join(output_dir, "finetune"),
-                                epochs=FLAGS.finetune_epochs, learning_rate=FLAGS.finetune_learning_rate,
-                                lr_drop_epoch=FLAGS.finetune_epochs, pairs_per_ratio=FLAGS.pairs_per_ratio,
-                                init_checkpoint=os.path.join(output_dir, "pretrain"),
-                                reinit_last=FLAGS.reinit_last, freeze=FLAGS.freeze, **common),
+        "scratch": TrainConfig.from_flat(
+            data_dir=target_dir, result_dir=os.path.join(output_dir, "scratch"), epochs=FLAGS.scratch_epochs,
+            learning_rate=FLAGS.learning_rate, lr_drop_epoch=FLAGS.scratch_epochs,
+            pairs_per_ratio=FLAGS.pairs_per_ratio, **common),
+        "pretrain": TrainConfig.from_flat(
+            result_dir=os.path.join(output_dir, "pretrain"), epochs=FLAGS.pretrain_epochs,
+            learning_rate=FLAGS.learning_rate, lr_drop_epoch=FLAGS.pretrain_epochs, **pretrain_data, **common),
+        "finetune": TrainConfig.from_flat(
+            data_dir=target_dir, result_dir=os.path.join(output_dir, "finetune"), epochs=FLAGS.finetune_epochs,
+            learning_rate=FLAGS.finetune_learning_rate, lr_drop_epoch=FLAGS.finetune_epochs,
+            pairs_per_ratio=FLAGS.pairs_per_ratio, init_checkpoint=os.path.join(output_dir, "pretrain"),
+            reinit_last=FLAGS.reinit_last, freeze=FLAGS.freeze, **common),
     }
     records = {}
     for name in ("scratch", "pretrain", "finetune"):

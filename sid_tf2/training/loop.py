@@ -37,19 +37,16 @@ from sid_tf2.training.checkpoints import (
     restore_checkpoint,
     save_checkpoint,
 )
+from sid_tf2.training.config import RESUME_KEYS
 from sid_tf2.training.distribute import describe as describe_strategy
 from sid_tf2.training.distribute import is_chief, make_strategy, worker_result_dir
-from sid_tf2.training import finetune
-from sid_tf2.training import initialize
+from sid_tf2.training.finetune import last_conv_layers, reinitialize_layers, resolve_frozen_layers
+from sid_tf2.training.initialize import initialize_from, tf1_layout
 from sid_tf2.training.interrupt import StopSignals, TrainingInterrupted
 from sid_tf2.training.lock import ResultDirLock
 from sid_tf2.training.step import make_optimizer, make_train_step, trained_variables
 
-# Settings that must not change between a run and its resumption, or it would not be exact.
-# (init_checkpoint and reinit_last act only on a fresh start, so they are not among them.)
-RESUME_KEYS = ("camera", "patch_size", "batch_size", "precision", "train_deconv", "column_flips", "seed", "freeze",
-               "train_fraction", "pairs_per_ratio", "simulate_on_the_fly", "source_dir", "noise_model",
-               "simulation_profile", "on_the_fly_examples", "on_the_fly_scene_size")
+RUN_SETTINGS = "run_settings.json"  # in result_dir: the settings the run started with
 
 
 @dataclasses.dataclass
@@ -68,22 +65,24 @@ class TrainingError(RuntimeError):
 
 
 def _validation_pairs(config):
-    val_dir = config.val_dir or config.data_dir
+    data_config = config.data
+    val_dir = data_config.val_dir or data_config.data_dir
     pairs = data.discover_pairs(
-        val_dir, split="val", exclude_misaligned=config.exclude_misaligned
+        val_dir, split="val", exclude_misaligned=data_config.exclude_misaligned
     ) if os.path.isdir(os.path.join(val_dir, "long")) else []
-    if config.val_max_images:
-        pairs = pairs[: config.val_max_images]
+    if data_config.val_max_images:
+        pairs = pairs[: data_config.val_max_images]
     return pairs
 
 
 def _discover(config):
-    if config.simulate_on_the_fly:
+    if config.simulation.simulate_on_the_fly:
         return [], _validation_pairs(config)
+    data_config = config.data
     try:
         scenes = data.discover_scenes(
-            config.data_dir, split="train", list_file=config.list_file,
-            exclude_misaligned=config.exclude_misaligned,
+            data_config.data_dir, split="train", list_file=data_config.list_file,
+            exclude_misaligned=data_config.exclude_misaligned,
         )
     except (FileNotFoundError, data.DatasetError) as error:
         scenes, missing = [], error
@@ -92,16 +91,20 @@ def _discover(config):
     if not scenes:
         reason = f" ({missing})" if missing else ""
         raise TrainingError(
-            f"No training scenes in {config.data_dir}{reason}: expected short/ and long/ raw files "
+            f"No training scenes in {data_config.data_dir}{reason}: expected short/ and long/ raw files "
             "with train ids (0xxxx), as in the SID dataset. Download it (Sony: 25 GB) following "
             "https://github.com/cchen156/Learning-to-See-in-the-Dark and unpack it so that "
             "dataset/Sony/short and dataset/Sony/long exist, or train on generated data with "
             "--synthetic."
         )
-    if config.train_fraction is not None or config.pairs_per_ratio is not None:
-        scenes = data.subset_scenes(scenes, fraction=config.train_fraction,
-                                    pairs_per_ratio=config.pairs_per_ratio, seed=config.seed)
+    if _is_subset(config):
+        scenes = data.subset_scenes(scenes, fraction=data_config.train_fraction,
+                                    pairs_per_ratio=data_config.pairs_per_ratio, seed=config.schedule.seed)
     return scenes, _validation_pairs(config)
+
+
+def _is_subset(config):
+    return config.data.train_fraction is not None or config.data.pairs_per_ratio is not None
 
 
 def _make_sampler(config, scenes):
@@ -111,26 +114,55 @@ def _make_sampler(config, scenes):
     image dumps `order(epoch)`, `draw(epoch, index, order)` -> (something with `.scene_id`,
     something with `.ratio`, draw) and `example(epoch, index, order)` -> (input, gt).
     """
-    if config.simulate_on_the_fly:
+    simulation, patch_size, seed = config.simulation, config.schedule.patch_size, config.schedule.seed
+    if simulation.simulate_on_the_fly:
         from sid_tf2.simulation.stream import OnTheFlySampler  # pylint: disable=import-outside-toplevel
 
         return OnTheFlySampler(
-            config.source_dir, patch_size=config.patch_size, seed=config.seed,
-            examples_per_epoch=config.on_the_fly_examples, noise_model=config.noise_model,
-            profile=config.simulation_profile, scene_size=config.on_the_fly_scene_size,
+            simulation.source_dir, patch_size=patch_size, seed=seed,
+            examples_per_epoch=simulation.on_the_fly_examples, noise_model=simulation.noise_model,
+            profile=simulation.simulation_profile, scene_size=simulation.on_the_fly_scene_size,
         )
-    cache = data.RawCache.for_dataset(config.data_dir, config.cache_dir, config.gt_png_dir)
+    cache = data.RawCache.for_dataset(config.data.data_dir, config.data.cache_dir, config.data.gt_png_dir)
     return data.TrainSampler(
-        scenes, cache, camera=config.camera, patch_size=config.patch_size, seed=config.seed,
-        progress=config.progress, column_flips=config.column_flips,
+        scenes, cache, camera=config.data.camera, patch_size=patch_size, seed=seed,
+        progress=config.runtime.progress, column_flips=config.data.column_flips,
     )
 
 
+def _validation_cache(config):
+    """The decode cache of the validation images: data_dir's, or a separate val_dir's own."""
+    data_config = config.data
+    if data_config.val_dir:
+        return data.RawCache.for_dataset(data_config.val_dir, None, None)
+    return data.RawCache.for_dataset(data_config.data_dir, data_config.cache_dir, data_config.gt_png_dir)
+
+
+def _read_run_settings(result_dir):
+    """The settings file of the run in `result_dir` (written when it started)."""
+    with open(os.path.join(result_dir, RUN_SETTINGS)) as handle:
+        return json.load(handle)
+
+
+def _write_run_settings(result_dir, config):
+    """The settings a resumption must share, by name at the top (as checked), then the whole config."""
+    write_text(os.path.join(result_dir, RUN_SETTINGS),
+               json.dumps({**config.resume_settings(), "config": dataclasses.asdict(config)}, indent=2))
+
+
+def _saved_runtime(saved):
+    """The runtime settings a run started with: its config's runtime group, or the config itself
+    in files written before the config was grouped (a flat dict of every setting)."""
+    started = saved.get("config") or {}
+    return started.get("runtime", started)
+
+
 def _check_resumable(saved, config, path):
+    now = config.resume_settings()
     mismatched = [
-        f"{key}: checkpoint {saved.get(key)!r}, now {getattr(config, key)!r}"
+        f"{key}: checkpoint {saved.get(key)!r}, now {now[key]!r}"
         for key in RESUME_KEYS
-        if key in saved and saved[key] != getattr(config, key)
+        if key in saved and saved[key] != now[key]
     ]
     if mismatched:
         raise TrainingError(
@@ -147,43 +179,45 @@ def _resolve_speed(config, saved, log):
     resuming (`saved`: the run's settings file): then the run's own settings, so that a resumed
     run stays the same run wherever it continues.
     """
-    if config.precision != hardware.AUTO and config.jit_compile is not None:
+    runtime = config.runtime
+    if runtime.precision != hardware.AUTO and runtime.jit_compile is not None:
         return config
-    started = (saved or {}).get("config")
+    started = _saved_runtime(saved or {})
     if started:
-        precision = started["precision"] if config.precision == hardware.AUTO else config.precision
-        jit = started["jit_compile"] if config.jit_compile is None else config.jit_compile
+        precision = started["precision"] if runtime.precision == hardware.AUTO else runtime.precision
+        jit = started["jit_compile"] if runtime.jit_compile is None else runtime.jit_compile
         log(f"speed settings of the run being resumed: {precision}, XLA {'on' if jit else 'off'}")
-        return dataclasses.replace(config, precision=precision, jit_compile=jit)
-    if config.precision == hardware.AUTO and config.jit_compile is None and config.distribute == "none":
-        settings = tuning.tuned_settings("train", camera=config.camera, tune=config.tune_speed,
-                                         patch=config.patch_size, log=log)
+        return config.replace(precision=precision, jit_compile=jit)
+    if runtime.precision == hardware.AUTO and runtime.jit_compile is None and runtime.distribute == "none":
+        settings = tuning.tuned_settings("train", camera=config.data.camera, tune=runtime.tune_speed,
+                                         patch=config.schedule.patch_size, log=log)
     else:
         # Under a strategy every worker must compute alike, and separate measurements could
         # disagree: the reasoned rule, the same on every worker of one kind.
-        settings = hardware.resolve_speed_settings(config.precision, config.jit_compile)
+        settings = hardware.resolve_speed_settings(runtime.precision, runtime.jit_compile)
     log(f"speed settings: {settings.reason}")
     if settings.warning:
         log(f"warning: {settings.warning}")
-    return dataclasses.replace(config, precision=settings.precision, jit_compile=settings.jit_compile)
+    return config.replace(precision=settings.precision, jit_compile=settings.jit_compile)
 
 
 def _resolve_train_deconv(config, saved, log):
     """`config` with train_deconv decided: as given, as the resumed run had it, or by default
     True except from a TF1 checkpoint without Adam slots for the upsampling filters."""
-    if saved and config.train_deconv is None:
-        return dataclasses.replace(config, train_deconv=saved["train_deconv"])
+    finetune = config.finetune
+    if saved and finetune.train_deconv is None:
+        return config.replace(train_deconv=saved["train_deconv"])
     if saved:
         return config
-    brings_adam_state = not (config.reinit_last or config.freeze)
-    release = brings_adam_state and initialize.tf1_layout(config.init_checkpoint) == "release"
-    if config.train_deconv is None:
+    brings_adam_state = not (finetune.reinit_last or finetune.freeze)
+    release = brings_adam_state and tf1_layout(finetune.init_checkpoint) == "release"
+    if finetune.train_deconv is None:
         if release:
             log("the TF1 checkpoint has no Adam slots for the four upsampling filters (the "
                 "published model was trained with them frozen): keeping them frozen "
                 "(--train_deconv trains them, from zero moments)")
-        return dataclasses.replace(config, train_deconv=not release)
-    if config.train_deconv and release:
+        return config.replace(train_deconv=not release)
+    if finetune.train_deconv and release:
         log("warning: the TF1 checkpoint has no Adam slots for the four upsampling filters: they "
             "start with zero moments at the checkpoint's late Adam step, so their first updates "
             "are several times the learning rate (--notrain_deconv keeps them frozen, as the "
@@ -269,9 +303,9 @@ def _write_summaries(writer, log_dir, epoch, scalars, image=None):
 class _Cadence:
     """When a checkpoint is due: not before `seconds` and `epochs` since the last one, unless forced."""
 
-    def __init__(self, config, first_epoch):
-        self.seconds = config.checkpoint_every_seconds
-        self.epochs = config.checkpoint_every_epochs
+    def __init__(self, output, first_epoch):
+        self.seconds = output.checkpoint_every_seconds
+        self.epochs = output.checkpoint_every_epochs
         self.last_time = time.monotonic()
         self.last_epoch = first_epoch - 1
 
@@ -300,11 +334,12 @@ def train(config, *, log=print):
     """
     config.validate()
     scenes, val_pairs = _discover(config)
-    strategy = make_strategy(config.distribute)
-    if config.distribute != "none":
+    distribute = config.runtime.distribute
+    strategy = make_strategy(distribute)
+    if distribute != "none":
         log(f"distributed training: {describe_strategy(strategy)}")
     chief = is_chief(strategy)
-    result_dir = config.result_dir if chief else worker_result_dir(config.result_dir, strategy)
+    result_dir = config.output.result_dir if chief else worker_result_dir(config.output.result_dir, strategy)
     make_directory(result_dir)
     with ResultDirLock(result_dir, log), contextlib.ExitStack() as signals:
         _remove_leftovers(result_dir, log)
@@ -313,125 +348,186 @@ def train(config, *, log=print):
 
 def _train(config, scenes, val_pairs, strategy, chief, result_dir, signals, log):
     sampler = _make_sampler(config, scenes)
-    if scenes and (config.train_fraction is not None or config.pairs_per_ratio is not None):
+    if scenes and _is_subset(config):
         counts = data.count_by_ratio(scenes)
         log(f"training on {sum(counts.values())} pairs of {len(scenes)} scenes "
             f"({', '.join(f'x{ratio:g}: {n}' for ratio, n in counts.items())})")
-    cache = data.RawCache.for_dataset(config.val_dir or config.data_dir,
-                                      None if config.val_dir else config.cache_dir,
-                                      None if config.val_dir else config.gt_png_dir)
+    cache = _validation_cache(config)
     if val_pairs:  # decode and check now, so a bad validation file stops the run up front
-        cache.prepare(val_pairs, progress=config.progress)
+        cache.prepare(val_pairs, progress=config.runtime.progress)
 
     resume_from = latest_checkpoint(result_dir)
-    saved = None
-    if resume_from:
-        with open(os.path.join(result_dir, "run_settings.json")) as handle:
-            saved = json.load(handle)
+    saved = _read_run_settings(result_dir) if resume_from else None
     config = _resolve_speed(config, saved, log)
     config = _resolve_train_deconv(config, saved, log)
-    with strategy.scope():
-        tf.keras.utils.set_random_seed(config.seed)
-        model = build_unet(config.camera, config.precision)
-        frozen = finetune.resolve_frozen_layers(config.freeze, model)
-        optimizer = make_optimizer(config.learning_rate, config.precision)
-        optimizer.build(trained_variables(model, config.train_deconv, frozen))
+    model, optimizer, frozen = _build(config, strategy)
     step = make_train_step(
-        model, optimizer, precision=config.precision, train_deconv=config.train_deconv,
-        jit_compile=config.jit_compile, frozen_layers=frozen,
-        strategy=None if config.distribute == "none" else strategy,
-        global_batch_size=config.batch_size,
+        model, optimizer, precision=config.runtime.precision, train_deconv=config.finetune.train_deconv,
+        jit_compile=config.runtime.jit_compile, frozen_layers=frozen,
+        strategy=None if config.runtime.distribute == "none" else strategy,
+        global_batch_size=config.schedule.batch_size,
     )
-
-    settings = {key: getattr(config, key) for key in RESUME_KEYS}
     if resume_from:
         _check_resumable(saved, config, resume_from)  # before restoring: it names what differs
         state = restore_checkpoint(resume_from, model, optimizer)
         within = f", step {state.steps_done}" if state.steps_done else ""
         log(f"resuming from {resume_from}: next epoch {state.next_epoch}{within}")
     else:
-        state = TrainingState(next_epoch=0, seed=config.seed)
-        if config.init_checkpoint:
-            # Surgery changes what the Adam state of a TF1 checkpoint would belong to: weights only then.
-            surgery = bool(config.reinit_last or frozen)
-            log(initialize.initialize_from(config.init_checkpoint, model, None if surgery else optimizer))
-            if config.reinit_last:
-                names = finetune.reinitialize_layers(
-                    model, finetune.last_conv_layers(config.reinit_last), seed=config.seed)
-                log(f"re-initialised {', '.join(names)}")
-        if frozen:
-            log(f"frozen: {', '.join(frozen)}")
-        write_text(os.path.join(result_dir, "run_settings.json"),
-                   json.dumps({**settings, "config": dataclasses.asdict(config)}, indent=2))
+        state = _start(config, model, optimizer, frozen, log)
+        _write_run_settings(result_dir, config)
 
-    predict = _predictor(model, config.jit_compile)
+    run = _Run(config, model, optimizer, step, strategy, sampler, state, result_dir, chief,
+               _predictor(model, config.runtime.jit_compile), val_pairs, cache)
     # From here on a signal is a request to checkpoint and stop (before, it stops at once:
     # there is nothing to save yet, and decoding the raw files may take long).
-    stop = signals.enter_context(StopSignals())
-    log_dir = config.log_dir or os.path.join(result_dir, "logs")
-    writer = _summary_writer(log_dir) if chief else None
-    first_epoch = state.next_epoch
-    cadence = _Cadence(config, first_epoch)
-    epoch_progress = Progress(
-        "epochs", max(config.epochs + 1 - first_epoch, 0), unit="epoch", log_interval=0.0,
-        enabled=config.progress,
-    )
-    losses, validation = [], []
-    steps_per_epoch = -(-len(sampler) // config.batch_size)
-    for epoch in range(first_epoch, config.epochs + 1):
-        started = time.monotonic()
-        learning_rate = tf.constant(config.learning_rate_at(epoch), tf.float32)
-        dataset = sampler.dataset(epoch, batch_size=config.batch_size).skip(state.steps_done)
-        if config.distribute != "none":
-            dataset = strategy.experimental_distribute_dataset(dataset)
-        step_progress = Progress(f"epoch {epoch}", steps_per_epoch, enabled=config.progress and sys.stderr.isatty())
+    return run.epochs(signals.enter_context(StopSignals()), log)
+
+
+def _build(config, strategy):
+    """The model and its optimizer, in the strategy's scope, and the layers kept frozen."""
+    with strategy.scope():
+        tf.keras.utils.set_random_seed(config.schedule.seed)
+        model = build_unet(config.data.camera, config.runtime.precision)
+        frozen = resolve_frozen_layers(config.finetune.freeze, model)
+        optimizer = make_optimizer(config.schedule.learning_rate, config.runtime.precision)
+        optimizer.build(trained_variables(model, config.finetune.train_deconv, frozen))
+    return model, optimizer, frozen
+
+
+def _start(config, model, optimizer, frozen, log):
+    """A fresh run's state, after loading `init_checkpoint` and re-initialising layers if asked."""
+    finetune = config.finetune
+    if finetune.init_checkpoint:
+        # Surgery changes what the Adam state of a TF1 checkpoint would belong to: weights only then.
+        surgery = bool(finetune.reinit_last or frozen)
+        log(initialize_from(finetune.init_checkpoint, model, None if surgery else optimizer))
+        if finetune.reinit_last:
+            names = reinitialize_layers(model, last_conv_layers(finetune.reinit_last), seed=config.schedule.seed)
+            log(f"re-initialised {', '.join(names)}")
+    if frozen:
+        log(f"frozen: {', '.join(frozen)}")
+    return TrainingState(next_epoch=0, seed=config.schedule.seed)
+
+
+@dataclasses.dataclass
+class _Run:
+    """The parts of a run the epochs share; `epochs` runs them."""
+
+    config: object
+    model: object
+    optimizer: object
+    step: object
+    strategy: object
+    sampler: object
+    state: TrainingState
+    result_dir: str
+    chief: bool
+    predict: object
+    val_pairs: list
+    cache: object
+    writer: object = None
+    log_dir: str = ""
+
+    def epochs(self, stop, log):
+        """The remaining epochs; a `TrainingResult`, or `TrainingInterrupted` raised at a stop signal."""
+        config, state = self.config, self.state
+        last_epoch = config.schedule.epochs
+        self.log_dir = config.output.log_dir or os.path.join(self.result_dir, "logs")
+        self.writer = _summary_writer(self.log_dir) if self.chief else None
+        first_epoch = state.next_epoch
+        cadence = _Cadence(config.output, first_epoch)
+        epoch_progress = Progress(
+            "epochs", max(last_epoch + 1 - first_epoch, 0), unit="epoch", log_interval=0.0,
+            enabled=config.runtime.progress,
+        )
+        losses, validation = [], []
+        for epoch in range(first_epoch, last_epoch + 1):
+            started = time.monotonic()
+            learning_rate = tf.constant(config.schedule.learning_rate_at(epoch), tf.float32)
+            mean_loss = float(np.mean(self._steps(epoch, learning_rate, stop)))
+            losses.append(mean_loss)
+            state.next_epoch, state.steps_done, state.epoch_losses = epoch + 1, 0, []
+            summary = {"loss": mean_loss, "lr": float(learning_rate)}
+            scores, is_best = self._validate(epoch)
+            if scores:
+                validation.append((epoch, *scores))
+                summary.update(val_psnr=scores[0], val_l1=scores[1])
+            path = self._write(epoch, summary, epoch_started=started, cadence=cadence,
+                               forced=is_best or bool(stop.received), is_best=is_best)
+            epoch_progress.update(epoch + 1 - first_epoch, epoch=epoch, **summary)
+            if stop.received and epoch < last_epoch:
+                epoch_progress.close()
+                raise _interrupted(stop, state, path)
+        epoch_progress.close()
+        if losses:
+            log(f"trained epochs {first_epoch}..{last_epoch} in "
+                f"{format_duration(time.monotonic() - epoch_progress.start)}; loss {losses[0]:.4f} -> "
+                f"{losses[-1]:.4f}; weights: {os.path.join(self.result_dir, 'model.weights.h5')}")
+        return TrainingResult(self.result_dir, len(losses), losses, validation, state, self._steps_per_epoch(),
+                              time.monotonic() - epoch_progress.start)
+
+    def _steps_per_epoch(self):
+        return -(-len(self.sampler) // self.config.schedule.batch_size)
+
+    def _steps(self, epoch, learning_rate, stop):
+        """The epoch's steps (from `steps_done` when resuming within it); their losses.
+
+        A stop signal checkpoints after the step in progress and raises `TrainingInterrupted`.
+        """
+        config, state = self.config, self.state
+        dataset = self.sampler.dataset(epoch, batch_size=config.schedule.batch_size).skip(state.steps_done)
+        if config.runtime.distribute != "none":
+            dataset = self.strategy.experimental_distribute_dataset(dataset)
+        step_progress = Progress(f"epoch {epoch}", self._steps_per_epoch(),
+                                 enabled=config.runtime.progress and sys.stderr.isatty())
         epoch_losses = list(state.epoch_losses)
         for index, (inputs, gt) in enumerate(dataset, start=state.steps_done):
-            loss = float(step(inputs, gt, learning_rate))
-            if not np.isfinite(loss) and config.precision != "mixed_float16":
+            loss = float(self.step(inputs, gt, learning_rate))
+            if not np.isfinite(loss) and config.runtime.precision != "mixed_float16":
                 raise TrainingError(
                     f"epoch {epoch}, step {index}: the loss is {loss}; stopped without saving these "
-                    f"weights. The last checkpoint ({latest_checkpoint(result_dir) or 'none yet'}) is "
+                    f"weights. The last checkpoint ({latest_checkpoint(self.result_dir) or 'none yet'}) is "
                     "intact; a lower --learning_rate or --precision=float32 may avoid this.")
             epoch_losses.append(loss)
             step_progress.update(index + 1, loss=float(np.mean(epoch_losses)))
             if stop.received:
                 state.steps_done, state.epoch_losses = index + 1, epoch_losses
                 step_progress.close()
-                path = save_checkpoint(result_dir, model, optimizer, state, keep=config.keep_checkpoints)
-                raise _interrupted(stop, state, path)
+                raise _interrupted(stop, state, self._save())
         step_progress.close()
-        mean_loss = float(np.mean(epoch_losses))
-        losses.append(mean_loss)
-        state.next_epoch, state.steps_done, state.epoch_losses = epoch + 1, 0, []
-        summary = {"loss": mean_loss, "lr": float(learning_rate)}
+        return epoch_losses
 
-        is_best = False
-        if val_pairs and config.val_freq and (epoch % config.val_freq == 0 or epoch == config.epochs):
-            # One full image in memory at a time: examples are read from the cache afresh.
-            examples = data.make_eval_pairs(val_pairs, cache, camera=config.camera, progress=False)
-            val_psnr, val_l1 = validate(predict, examples)
-            validation.append((epoch, val_psnr, val_l1))
-            summary.update(val_psnr=val_psnr, val_l1=val_l1)
-            if val_psnr > state.best_psnr:
-                state.best_psnr, state.best_epoch, is_best = val_psnr, epoch, True
-        dump_epoch = epoch % config.save_freq == 0
-        sample = dump_epoch_images(predict, sampler, epoch, result_dir) if chief and dump_epoch else None
-        if cadence.due(epoch, forced=dump_epoch or is_best or epoch == config.epochs or bool(stop.received)):
-            path = save_checkpoint(result_dir, model, optimizer, state, keep=config.keep_checkpoints,
-                                   is_best=is_best)
+    def _validate(self, epoch):
+        """((mean PSNR, mean L1), whether it is the best yet) on validation epochs, else (None, False)."""
+        schedule, state = self.config.schedule, self.state
+        if not (self.val_pairs and schedule.val_freq
+                and (epoch % schedule.val_freq == 0 or epoch == schedule.epochs)):
+            return None, False
+        # One full image in memory at a time: examples are read from the cache afresh.
+        examples = data.make_eval_pairs(self.val_pairs, self.cache, camera=self.config.data.camera, progress=False)
+        val_psnr, val_l1 = validate(self.predict, examples)
+        is_best = val_psnr > state.best_psnr
+        if is_best:
+            state.best_psnr, state.best_epoch = val_psnr, epoch
+        return (val_psnr, val_l1), is_best
+
+    def _write(self, epoch, summary, *, epoch_started, cadence, forced, is_best):
+        """The epoch's image dumps, its checkpoint when due (or `forced`) and its TensorBoard
+        summaries; the checkpoint's path, or None when none was due."""
+        config = self.config
+        dump_epoch = epoch % config.output.save_freq == 0
+        sample = None
+        if self.chief and dump_epoch:
+            sample = dump_epoch_images(self.predict, self.sampler, epoch, self.result_dir)
+        path = None
+        if cadence.due(epoch, forced=forced or dump_epoch or epoch == config.schedule.epochs):
+            path = self._save(is_best=is_best)
             cadence.written(epoch)
-        if writer is not None:
-            _write_summaries(writer, log_dir, epoch,
-                             {**summary, "seconds_per_epoch": time.monotonic() - started}, sample)
-        epoch_progress.update(epoch + 1 - first_epoch, epoch=epoch, **summary)
-        if stop.received and epoch < config.epochs:
-            epoch_progress.close()
-            raise _interrupted(stop, state, path)
-    epoch_progress.close()
-    if losses:
-        log(f"trained epochs {first_epoch}..{config.epochs} in "
-            f"{format_duration(time.monotonic() - epoch_progress.start)}; loss {losses[0]:.4f} -> "
-            f"{losses[-1]:.4f}; weights: {os.path.join(result_dir, 'model.weights.h5')}")
-    return TrainingResult(result_dir, len(losses), losses, validation, state, steps_per_epoch,
-                          time.monotonic() - epoch_progress.start)
+        if self.writer is not None:
+            _write_summaries(self.writer, self.log_dir, epoch,
+                             {**summary, "seconds_per_epoch": time.monotonic() - epoch_started}, sample)
+        return path
+
+    def _save(self, is_best=False):
+        return save_checkpoint(self.result_dir, self.model, self.optimizer, self.state,
+                               keep=self.config.output.keep_checkpoints, is_best=is_best)

@@ -98,6 +98,22 @@ def make_train_step(
         (e.g. 161 Sony scenes in batches of 2) is then a mean over its own examples, not
         scaled down by `actual / global_batch_size`.
     """
+    scaled = _check_compatible(model, optimizer, precision)
+    variables = trained_variables(model, train_deconv, frozen_layers)
+    if not optimizer.built:
+        if strategy is None:
+            optimizer.build(variables)
+        else:
+            with strategy.scope():
+                optimizer.build(variables)
+    update = _Update(model, optimizer, variables, scaled)
+    if strategy is None:
+        return _single_device_step(update, model.input_shape[-1], jit_compile)
+    return _distributed_step(update, strategy, jit_compile)
+
+
+def _check_compatible(model, optimizer, precision):
+    """Raise ValueError unless model, optimizer and precision agree; whether the loss is scaled."""
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}: expected one of {PRECISIONS}.")
     if model_precision(model) != precision:
@@ -111,47 +127,51 @@ def make_train_step(
             "mixed_float16 needs a LossScaleOptimizer (and only it does): use "
             f"make_optimizer(precision={precision!r})."
         )
-    variables = trained_variables(model, train_deconv, frozen_layers)
-    if not optimizer.built:
-        if strategy is None:
-            optimizer.build(variables)
-        else:
-            with strategy.scope():
-                optimizer.build(variables)
+    return scaled
 
-    def compute_gradients(inputs, ground_truth, batch):
+
+class _Update:
+    """The two halves of an Adam step on `variables`, which a distributed step runs apart."""
+
+    def __init__(self, model, optimizer, variables, scaled):
+        self.model, self.optimizer, self.variables, self.scaled = model, optimizer, variables, scaled
+
+    def gradients(self, inputs, ground_truth, batch):
+        """(loss, gradients) of the L1 loss over `batch` examples in all."""
         with tf.GradientTape() as tape:
-            output = model(inputs, training=True)
+            output = self.model(inputs, training=True)
             loss = l1_loss(output, ground_truth, batch)
-            scaled_loss = optimizer.scale_loss(loss) if scaled else loss
-        return loss, tape.gradient(scaled_loss, variables)
+            scaled_loss = self.optimizer.scale_loss(loss) if self.scaled else loss
+        return loss, tape.gradient(scaled_loss, self.variables)
 
-    def apply_gradients(gradients, learning_rate):
-        optimizer.learning_rate.assign(learning_rate)
-        optimizer.apply(gradients, variables)
+    def apply(self, gradients, learning_rate):
+        self.optimizer.learning_rate.assign(learning_rate)
+        self.optimizer.apply(gradients, self.variables)
 
-    channels = model.input_shape[-1]
+
+def _single_device_step(update, channels, jit_compile):
     signature = [
         tf.TensorSpec([None, None, None, channels], tf.float32),
         tf.TensorSpec([None, None, None, 3], tf.float32),
         tf.TensorSpec([], tf.float32),
     ]
-    if strategy is None:
 
-        def step(inputs, ground_truth, learning_rate):
-            loss, gradients = compute_gradients(inputs, ground_truth, tf.shape(inputs)[0])
-            apply_gradients(gradients, learning_rate)
-            return loss
+    def step(inputs, ground_truth, learning_rate):
+        loss, gradients = update.gradients(inputs, ground_truth, tf.shape(inputs)[0])
+        update.apply(gradients, learning_rate)
+        return loss
 
-        return tf.function(step, input_signature=signature, jit_compile=jit_compile)
+    return tf.function(step, input_signature=signature, jit_compile=jit_compile)
 
+
+def _distributed_step(update, strategy, jit_compile):
     # Under a strategy the optimizer all-reduces the gradients, and XLA cannot compile
     # collectives on CPU devices ("Collectives are not yet implemented for CPU devices when
     # compiling with XLA"): XLA compiles each replica's forward and backward pass only.
-    gradient_fn = tf.function(compute_gradients, jit_compile=jit_compile)
+    gradient_fn = tf.function(update.gradients, jit_compile=jit_compile)
 
     def no_examples():
-        return tf.zeros([], tf.float32), [tf.zeros(v.shape, v.dtype) for v in variables]
+        return tf.zeros([], tf.float32), [tf.zeros(v.shape, v.dtype) for v in update.variables]
 
     def replica_step(inputs, ground_truth, learning_rate, batch):
         # A replica that received no examples (the last, partial batch of an epoch) adds zero
@@ -164,7 +184,7 @@ def make_train_step(
             lambda: gradient_fn(inputs, ground_truth, batch),
             no_examples,
         )
-        apply_gradients(gradients, learning_rate)
+        update.apply(gradients, learning_rate)
         return loss
 
     @tf.function
