@@ -24,7 +24,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["sid_tf2", "sid_tf2.*", "weight_converter", "weight_converter.*"]),
-    py_modules=["train_sony", "train_fuji", "test_sony", "console_scripts"],
+    py_modules=["train_sony", "train_fuji", "test_sony"],
     install_requires=[
         # Tested against TensorFlow 2.21 and the Keras 3 it ships; tensorflow-addons is
         # deliberately absent (end-of-life, fails to import on TF >= 2.16).
@@ -54,14 +54,14 @@ setup(
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
         "export": EXPORT,
     },
-    # Each command's run(); console_scripts.py wraps the two modules that have none.
+    # Each command's run() (`python -m` runs the same modules).
     entry_points={"console_scripts": [
         "sid-train = sid_tf2.train:run",
         "sid-test = sid_tf2.evaluate:run",
         "sid-enhance = sid_tf2.enhance:run",
-        "sid-convert = console_scripts:convert",
+        "sid-convert = weight_converter.__main__:run",
         "sid-tune = sid_tf2.tune:run",
-        "sid-simulate = console_scripts:simulate",
+        "sid-simulate = sid_tf2.simulate:run",
         "sid-data = sid_tf2.data.__main__:run",
     ]},
     classifiers=[

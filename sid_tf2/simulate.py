@@ -138,8 +138,13 @@ def _report(summary):
         print(f"  warning: {warning}")
 
 
-if __name__ == "__main__":
-    from sid_tf2 import cli
+def run():
+    """`sid-simulate` and `python -m sid_tf2.simulate`."""
+    from sid_tf2 import cli  # pylint: disable=import-outside-toplevel  (the library use needs no flags)
 
     define_flags()
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -36,7 +36,7 @@ from sid_tf2.training import TrainConfig, TrainingError, latest_checkpoint, trai
 from sid_tf2.training.interrupt import TrainingInterrupted
 from sid_tf2.training.lock import LOCK_FILE, ResultDirBusy, ResultDirLock
 from weight_converter.convert import convert
-from weight_converter.tf1_checkpoint import save_tf1_checkpoint
+from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ONE_LINE_SPACE = r"error: {path}: not enough free space \(about [\d.]+ MB needed, [\d.]+ MB free\)"

@@ -391,8 +391,8 @@ def test_train_sony_trains_on_the_raw_dataset(raw_dataset, tmp_path):
     from sid_tf2.training import TrainConfig, train
 
     root, _ = raw_dataset
-    result = train(TrainConfig(data_dir=str(root), result_dir=str(tmp_path / "run"), epochs=1,
-                               patch_size=16, val_freq=1, save_freq=1, progress=False),
+    result = train(TrainConfig.from_flat(data_dir=str(root), result_dir=str(tmp_path / "run"), epochs=1,
+                                         patch_size=16, val_freq=1, save_freq=1, progress=False),
                    log=lambda message: None)
     assert result.epochs_run == 2 and all(np.isfinite(result.losses))
     assert result.validation and np.isfinite(result.validation[-1][1])
@@ -461,10 +461,10 @@ def test_train_on_the_fly_from_raw_files(raw_folder, tmp_path):
     from sid_tf2.training import TrainConfig, train
 
     with pytest.warns(RuntimeWarning):
-        result = train(TrainConfig(data_dir=str(tmp_path / "none"), result_dir=str(tmp_path / "run"),
-                                   epochs=0, patch_size=16, val_freq=0, save_freq=10**6,
-                                   progress=False, simulate_on_the_fly=True,
-                                   source_dir=str(raw_folder), on_the_fly_examples=2),
+        result = train(TrainConfig.from_flat(data_dir=str(tmp_path / "none"), result_dir=str(tmp_path / "run"),
+                                             epochs=0, patch_size=16, val_freq=0, save_freq=10**6,
+                                             progress=False, simulate_on_the_fly=True,
+                                             source_dir=str(raw_folder), on_the_fly_examples=2),
                        log=lambda message: None)
     assert result.epochs_run == 1 and np.isfinite(result.losses[0])
 

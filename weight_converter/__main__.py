@@ -97,5 +97,10 @@ def _export():
     return 0
 
 
-if __name__ == "__main__":
+def run():
+    """`sid-convert` and `python -m weight_converter`."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()
