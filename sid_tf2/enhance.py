@@ -91,8 +91,9 @@ from sid_tf2.backends.flags import check_backend_flags, define_backend_flags, pr
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.dng import read_tiff_exposure_time
 from sid_tf2.exif import exif_blob, orientation_of_flip, read_photo_metadata
+from sid_tf2.photo_inputs import AUTO_PERCENTILE, AUTO_TARGET, RAW_EXTENSIONS, auto_ratio, collect_inputs
 from sid_tf2.progress import Progress, format_duration
-from sid_tf2.raw import MAX_RATIO, RawFileError, pack_bayer, pack_xtrans, raw_pattern, read_raw
+from sid_tf2.raw import RawFileError, pack_bayer, pack_xtrans, raw_pattern, read_raw
 from sid_tf2.raw import render_ground_truth
 from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
 
@@ -118,15 +119,6 @@ __all__ = [
     "write_output",
 ]
 
-RAW_EXTENSIONS = (".arw", ".dng", ".nef", ".cr2", ".cr3", ".raf", ".orf", ".rw2", ".pef",
-                  ".srw", ".raw")
-"""Extensions (lower case) taken from folders."""
-
-AUTO_TARGET = 0.1
-"""Default brightness that ``--ratio=auto`` gives the amplified input (see the docstring)."""
-AUTO_PERCENTILE = 99.0
-"""Values above this percentile are clipped to it before the mean, for ``--ratio=auto``."""
-
 DEFAULT_TILE_SIZE = 640
 """Largest tile side in packed pixels: a full Sony frame runs as 3x4 tiles of 560x640, peaking
 at 1.3 GB with XLA (whole: 2.8 GB) and computing 1.42x its pixels (benchmarks/RESULTS.md)."""
@@ -145,24 +137,6 @@ COMPARE_DESCRIPTION = ("Left: the raw file rendered by LibRaw and scaled to the 
 # The ratio.
 
 
-def auto_ratio(packed, target=AUTO_TARGET, percentile=AUTO_PERCENTILE):
-    """``(ratio, level)`` for ``--ratio=auto``: ``clip(target / level, 1, 300)``.
-
-    ``level`` is the mean of the packed values (all channels) after clipping those above the
-    `percentile`-th percentile to it; an all-black input (level 0) gets the cap, 300.
-    """
-    if not target > 0:
-        raise ValueError(f"the auto-ratio target must be positive, got {target!r}")
-    values = np.asarray(packed, np.float32).ravel()
-    if values.size == 0:
-        raise ValueError("cannot choose a ratio for an empty image")
-    ceiling = np.percentile(values, percentile)
-    level = float(np.minimum(values, ceiling).mean(dtype=np.float64))
-    if level <= 0:
-        return float(MAX_RATIO), level
-    return float(np.clip(target / level, 1.0, MAX_RATIO)), level
-
-
 def _parse_ratio(text):
     """'auto' or a positive number."""
     text = str(text).strip().lower()
@@ -179,43 +153,6 @@ def _parse_ratio(text):
 
 # --------------------------------------------------------------------------------------------
 # Inputs.
-
-
-def _is_raw_name(name):
-    return os.path.splitext(name)[1].lower() in RAW_EXTENSIONS
-
-
-def collect_inputs(paths):
-    """``(files, problems)``: the files to process, in order, and ``(path, reason)`` for
-    arguments that name nothing.
-
-    Folders contribute their raw files (by extension, hidden files excluded), sorted by name;
-    files are kept as given.  A file reached twice is processed once.
-    """
-    files, problems, seen = [], [], set()
-
-    def add(path):
-        key = os.path.realpath(path)
-        if key not in seen:
-            seen.add(key)
-            files.append(path)
-
-    for path in paths:
-        if os.path.isdir(path):
-            try:
-                names = sorted(os.listdir(path))
-            except OSError as error:
-                problems.append((path, f"cannot list the folder ({error.strerror or error})"))
-                continue
-            for name in names:
-                full = os.path.join(path, name)
-                if not name.startswith(".") and _is_raw_name(name) and os.path.isfile(full):
-                    add(full)
-        elif os.path.exists(path):
-            add(path)
-        else:
-            problems.append((path, "no such file or folder"))
-    return files, problems
 
 
 # --------------------------------------------------------------------------------------------

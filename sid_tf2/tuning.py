@@ -44,7 +44,10 @@ import numpy as np
 
 from sid_tf2 import hardware
 from sid_tf2.atomic import write_text
+from sid_tf2.backends import check_backend
+from sid_tf2.constants import DEFAULT_TILE_OVERLAP
 from sid_tf2.hardware import SpeedSettings
+from sid_tf2.inference import TENSORFLOW_ONLY, check_tiles, make_predictor
 
 PURPOSES = ("evaluate", "enhance", "train")
 FLOOR_DB = {"evaluate": 100.0, "enhance": 55.0}
@@ -268,8 +271,6 @@ def measure_inference(purpose, settings, model, *, shape=None, tile_size=None, b
 
     Returns a list of `Measurement`.
     """
-    from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel
-
     started = time.monotonic()
     shape = shape or (ENHANCE_INPUT if purpose == "enhance" else EVALUATE_INPUT)
     tile_size = tile_size if tile_size is not None else (ENHANCE_TILE if purpose == "enhance" else None)
@@ -620,3 +621,28 @@ def clear(all_machines=False, path=None):
         if removed:
             write_text(path, json.dumps(cache, indent=1, sort_keys=True, allow_nan=False) + "\n")
     return removed
+
+
+def predictor_for_purpose(model, *, purpose=None, tune=False, **predictor_options):
+    """`sid_tf2.make_predictor`: `sid_tf2.inference.make_predictor(model, **predictor_options)`,
+    with the TensorFlow settings tuned for `purpose` when one is given.
+
+    Args:
+      purpose: "evaluate" or "enhance" (TensorFlow only): the settings cached as fastest for
+        this machine that meet the purpose's accuracy floor on `model`, or the reasoned rule
+        when nothing is cached (`tuned_settings`). Explicit `settings`, `precision` or
+        `jit_compile` override it.
+      tune: with `purpose`, measure the candidates now (about 15-30 s) when nothing valid is
+        cached for this machine, instead of using the reasoned rule.
+      predictor_options: as `sid_tf2.inference.make_predictor` takes them.
+    """
+    if purpose is not None:
+        backend = predictor_options.get("backend", "tensorflow")
+        if backend != "tensorflow":  # the errors make_predictor gives, in its order
+            check_tiles(predictor_options.get("tile_size"),
+                        predictor_options.get("tile_overlap", DEFAULT_TILE_OVERLAP))
+            check_backend(backend, predictor_options.get("precision") or "float32")
+            raise ValueError(TENSORFLOW_ONLY.format(backend=backend))
+        if all(predictor_options.get(name) is None for name in ("settings", "precision", "jit_compile")):
+            predictor_options["settings"] = tuned_settings(purpose, model=model, tune=tune)
+    return make_predictor(model, **predictor_options)
