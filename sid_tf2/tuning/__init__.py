@@ -20,15 +20,16 @@ faster, caches the table per machine and prints it once; later runs print one li
 - A cache that cannot break a run: a damaged, partial or foreign entry is measured again (or, for
   a library call, the reasoned rule is used) with one line; writes merge under a file lock; an
   unwritable cache warns once and keeps the table for the process.
-- Library calls (`sid_tf2.make_predictor(purpose=...)`, the training loop) take the cached choice or the
-  reasoned rule and never measure unless asked (`tune=True`, which the scripts pass, or
+- Library calls (`sid_tf2.make_predictor(purpose=...)`, the training loop) take the cached
+  choice or the reasoned rule and never measure unless asked (`tune=True`, which the scripts pass, or
   `python -m sid_tf2.tune`). Nothing here restarts a process or changes the environment:
   TF_ENABLE_ONEDNN_OPTS stays as the user set it and is part of the machine's fingerprint.
 
 The modules: `ranking` (the candidates and the rule that ranks them), `measuring` (timing on
 each purpose's code path, realistic inputs, the accuracy check), `cache` (the per-machine table
 file), `choose` (`tuned_settings`, and `predictor_for_purpose`, which `sid_tf2.make_predictor`
-names). `sid-tune` (`sid_tf2.tune`) is the command line.
+names). `sid-tune` (`sid_tf2.tune`) is the command line. The public names are re-exported
+here; a test that replaces one patches the module that looks it up.
 
 SID_TF2_TUNING=off uses the reasoned rule without reading the cache (the test suite does so);
 SID_TF2_CACHE_DIR moves the cache from the platform's user cache directory.
