@@ -16,7 +16,8 @@ _LAZY = {
     "build_unet": "sid_tf2.model",
     "get_camera": "sid_tf2.model",
     "lrelu": "sid_tf2.layers",
-    "make_predictor": "sid_tf2.inference",
+    # sid_tf2.inference.make_predictor, taking also purpose= and tune= (the tuner's settings)
+    "make_predictor": "sid_tf2.tuning:predictor_for_purpose",
 }
 
 __all__ = sorted(_LAZY)
@@ -24,10 +25,11 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'sid_tf2' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attribute = target.partition(":")  # "module" or "module:its name for it"
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value  # later look-ups skip this function
     return value
 

@@ -22,6 +22,12 @@ from sid_tf2.model import Variant, build_unet, get_camera
 from sid_tf2.winograd import prepare_winograd
 
 
+TENSORFLOW_ONLY = ("jit_compile, settings and purpose are TensorFlow's; the {backend} backend "
+                   "compiles by itself")
+"""The error for TensorFlow's options given with another backend (`purpose` is resolved into
+settings by `sid_tf2.tuning.predictor_for_purpose`, which raises this too)."""
+
+
 def _model_camera(model):
     channels = model.input_shape[-1]
     return next(name for name in ("sony", "fuji") if get_camera(name).in_channels == channels)
@@ -113,7 +119,8 @@ def _weight_sum(axis_weights, length):
     return total
 
 
-def _check_tiles(tile_size, tile_overlap):
+def check_tiles(tile_size, tile_overlap):
+    """Raise ValueError for a tile size or overlap the tiling cannot use."""
     if tile_size is not None:
         if tile_size % ALIGNMENT or tile_size <= 0:
             raise ValueError(f"tile_size must be a positive multiple of {ALIGNMENT}, got {tile_size}.")
@@ -140,7 +147,7 @@ class Predictor:
         self.tile_overlap = tile_overlap
         self.settings = settings
         self.model = model
-        _check_tiles(tile_size, tile_overlap)
+        check_tiles(tile_size, tile_overlap)
 
     def __call__(self, packed):
         packed = np.asarray(packed, np.float32)
@@ -179,9 +186,9 @@ def _tensorflow_run(model, settings):
     return (lambda packed: function(packed).numpy()), model
 
 
-def make_predictor(model, *, backend="tensorflow", purpose=None, tune=False, precision=None,
-                   jit_compile=None, settings=None, tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP,
-                   low_precision_from=1, winograd_levels=(), calibration=None):
+def make_predictor(model, *, backend="tensorflow", precision=None, jit_compile=None, settings=None,
+                   tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP, low_precision_from=1,
+                   winograd_levels=(), calibration=None):
     """A callable from a packed float32 `[N, H, W, C]` array to the float32 output image.
 
     Args:
@@ -189,17 +196,11 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, tune=False, pre
       backend: "tensorflow", or a deployment runtime ("openvino", "litert", "onnxruntime":
         the model is converted for it in memory; see `sid_tf2.backends`, which needs the
         `export` extra).
-      purpose: TensorFlow only: "evaluate" or "enhance", the settings cached as fastest for
-        this machine that meet the purpose's accuracy floor on `model` (`sid_tf2.tuning`), or
-        the reasoned rule when nothing is cached. Explicit `precision` or `jit_compile`
-        override it.
-      tune: with `purpose`, measure the candidates now (about 15-30 s) when nothing valid is
-        cached for this machine, instead of using the reasoned rule.
       precision: what the backend computes in (`sid_tf2.backends.BACKEND_PRECISIONS`):
-        "float32" (the default without a purpose) everywhere; TensorFlow also
+        "float32" (the default) everywhere; TensorFlow also
         "mixed_bfloat16" or "mixed_float16"; the others their own reduced precisions, e.g. "int8".
       jit_compile: compile with XLA (one compilation per input size); TensorFlow only.
-      settings: a complete `sid_tf2.hardware.SpeedSettings`, instead of `backend`, `purpose`,
+      settings: a complete `sid_tf2.hardware.SpeedSettings`, instead of `backend`,
         `precision`, `jit_compile`, `low_precision_from` and `winograd_levels` (its `backend`
         may be another runtime, as the tuner chooses for enhancing).
       tile_size: None for whole-image inference, else the largest tile side in packed pixels
@@ -211,23 +212,18 @@ def make_predictor(model, *, backend="tensorflow", purpose=None, tune=False, pre
 
     The predictor computes with the model's weights as they are when it is made, whatever the
     backend or settings: changing the model's weights later does not change its output.
+    Settings chosen for a purpose (`purpose="enhance"`) are the tuner's: `sid_tf2.make_predictor`
+    (`sid_tf2.tuning.predictor_for_purpose`) resolves them, then calls this.
     """
     block = get_camera(_model_camera(model)).block_size
-    _check_tiles(tile_size, tile_overlap)  # before a conversion that may take seconds
-    if (backend == "tensorflow" and settings is None and purpose is not None and precision is None
-            and jit_compile is None):
-        from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel
-
-        settings = tuning.tuned_settings(purpose, model=model, tune=tune)
-        purpose = None
+    check_tiles(tile_size, tile_overlap)  # before a conversion that may take seconds
     if settings is not None and settings.backend != "tensorflow":  # e.g. tuned: another runtime
         backend, precision, settings = settings.backend, settings.precision, None
     if backend != "tensorflow":
         precision = precision or "float32"
         check_backend(backend, precision)
-        if jit_compile or settings is not None or purpose is not None:
-            raise ValueError(f"jit_compile, settings and purpose are TensorFlow's; the {backend} "
-                             "backend compiles by itself")
+        if jit_compile or settings is not None:
+            raise ValueError(TENSORFLOW_ONLY.format(backend=backend))
         run = make_runner(_snapshot(model, Variant()), backend, precision, calibration)
         return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap)
     if settings is None:

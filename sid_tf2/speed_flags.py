@@ -61,7 +61,7 @@ def speed_settings_from_flags(values=None, *, purpose="train", model=None, camer
     values = flags.FLAGS if values is None else values
     check_speed_flags(values)
     if wants_tuning(values):
-        from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel  (keeps --help light)
+        from sid_tf2 import tuning  # pylint: disable=import-outside-toplevel  (it imports TensorFlow: keeps --help light)
 
         return tuning.tuned_settings(purpose, model=model, camera=camera, tune=True, log=log)
     return resolve_speed_settings(values.precision, values.jit_compile, faithful=values.faithful,

@@ -15,6 +15,7 @@ import sys
 from absl import flags
 
 from sid_tf2 import cli
+from sid_tf2.hardware import detect_hardware
 
 PURPOSES = ("evaluate", "enhance", "train")
 
@@ -51,7 +52,7 @@ def main(argv):
         return 0
     model = None
     if FLAGS.weights and {"evaluate", "enhance"} & set(purposes):
-        from sid_tf2.weights import WeightsError, load_model_weights
+        from sid_tf2.weights import WeightsError, load_model_weights  # TensorFlow: past --help only
 
         try:
             model, _ = load_model_weights(FLAGS.weights, camera=FLAGS.camera)
@@ -69,8 +70,6 @@ def main(argv):
 
 def show(tuning, path):
     """Print this machine's fingerprint and, per purpose, its table or why there is none."""
-    from sid_tf2.hardware import detect_hardware
-
     machine = detect_hardware()
     fingerprint = tuning.machine_fingerprint(machine)
     print(f"cache: {path}")

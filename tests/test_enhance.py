@@ -16,6 +16,7 @@ import zipfile
 import keras
 import numpy as np
 import pytest
+from absl import flags
 import rawpy
 import tensorflow as tf
 import tifffile
@@ -180,7 +181,8 @@ def test_the_pipelined_folder_writes_what_one_file_at_a_time_writes(folder_run, 
     predictor = make_predictor(models["sony"], settings=tuning.tuned_settings("enhance"),
                                tile_size=enhance.DEFAULT_TILE_SIZE)
     for name in ("dark.DNG", f"phase_{PHASES[1]}.dng"):
-        enhance.enhance_file(output.parent / "photos" / name, predictor, "sony", tmp_path, compare=True)
+        enhance.enhance_file(output.parent / "photos" / name, predictor, "sony", tmp_path,
+                             options=enhance.OutputOptions(compare=True))
         for suffix in ("_sid.png", "_compare.png"):
             stem = os.path.splitext(name)[0] + suffix
             np.testing.assert_array_equal(_png(tmp_path / stem), _png(output / stem))
@@ -245,7 +247,7 @@ def test_missing_weights_fail_before_any_file(tmp_path):
 
 
 def _main(*args):
-    values = enhance.define_flags(enhance.flags.FlagValues())
+    values = enhance.define_flags(flags.FlagValues())
     argv = values(["sid-enhance", *map(str, args)])
     return enhance.main(argv, values)
 
@@ -350,12 +352,12 @@ def test_orientation_follows_librarw(tmp_path, models, orientation, flip):
 
     predictor = make_predictor(models["sony"], tile_size=None)
     result = enhance.enhance_file(path, predictor, "sony", str(tmp_path), ratio=1,
-                                  compare=True)
+                                  options=enhance.OutputOptions(compare=True))
     expected = (W, H) if flip & 4 else (H, W)
     assert result.size == expected
     assert _png(tmp_path / "turned_compare.png").shape == (expected[0], 2 * expected[1], 3)
     result = enhance.enhance_file(path, predictor, "sony", str(tmp_path), ratio=1,
-                                  compare=True, orient=False)
+                                  options=enhance.OutputOptions(compare=True, orient=False))
     assert result.size == (H, W)
     assert _png(tmp_path / "turned_compare.png").shape == (H, 2 * W, 3)
 
@@ -364,7 +366,7 @@ def test_enhance_file_matches_the_network_on_amplified_input(tmp_path, models):
     path = _bayer(tmp_path / "x.dng", "BGGR")
     predictor = make_predictor(models["sony"], tile_size=None)
     result = enhance.enhance_file(path, predictor, "sony", str(tmp_path), ratio=250,
-                                  bit_depth=16)
+                                  options=enhance.OutputOptions(bit_depth=16))
     from sid_tf2.raw import pack_bayer, read_raw
 
     with read_raw(path) as raw:
@@ -506,8 +508,8 @@ def test_every_format_keeps_metadata_and_compares(tmp_path, models, image_format
     path = _camera_file(tmp_path / "DSC_9.dng", "BGGR")  # orientation 6
     predictor = make_predictor(models["sony"], tile_size=None)
     result = enhance.enhance_file(path, predictor, "sony", str(tmp_path / "out"), ratio="auto",
-                                  bit_depth=bit_depth, image_format=image_format, compare=True,
-                                  quality=70)
+                                  options=enhance.OutputOptions(bit_depth=bit_depth, image_format=image_format,
+                                                                compare=True, quality=70))
     assert result.size == (W, H)
     extension = enhance.FORMAT_EXTENSIONS[image_format]
     assert [os.path.basename(p) for p in result.outputs] == [f"DSC_9_sid{extension}",
@@ -532,7 +534,7 @@ def test_noorient_records_the_cameras_orientation(tmp_path, models):
     path = _camera_file(tmp_path / "side.dng", "RGGB", orientation=8)
     predictor = make_predictor(models["sony"], tile_size=None)
     result = enhance.enhance_file(path, predictor, "sony", str(tmp_path), ratio=20,
-                                  orient=False)
+                                  options=enhance.OutputOptions(orient=False))
     assert result.size == (H, W)
     _assert_shot_metadata(result.outputs[0], "ratio 20", orientation=8)
 
@@ -544,7 +546,7 @@ def test_xtrans_file_keeps_metadata_and_turns_upright(tmp_path, models):
               cfa_pattern=SID_XTRANS_PATTERN, black_level=1024, orientation=6, **SHOT)
     predictor = make_predictor(models["fuji"], tile_size=None)
     result = enhance.enhance_file(path, predictor, "fuji", str(tmp_path), ratio=100,
-                                  image_format="tiff", bit_depth=16)
+                                  options=enhance.OutputOptions(image_format="tiff", bit_depth=16))
     assert result.sensor == "X-Trans" and result.size == (192, 96)
     assert tifffile.imread(result.outputs[0]).shape == (192, 96, 3)
     _assert_shot_metadata(result.outputs[0], "ratio 100 (given)")

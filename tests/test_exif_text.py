@@ -52,7 +52,8 @@ def _pillow_text(value):
 @pytest.mark.parametrize("image_format", ["png", "jpeg", "tiff"])
 def test_non_ascii_text_survives_every_output_format(tmp_path, decoded, image_format):
     output = np.full((H, W, 3), 0.25, np.float32)
-    result = enhance.write_results(decoded, output, str(tmp_path / "out"), image_format=image_format)
+    result = enhance.write_results(decoded, output, str(tmp_path / "out"),
+                                   enhance.OutputOptions(image_format=image_format))
     (path,) = result.outputs
 
     with Image.open(path) as image:

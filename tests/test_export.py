@@ -186,7 +186,9 @@ def test_existing_export_is_not_overwritten_without_the_flag(tmp_path, sony):
 
 
 def test_sid_tf2_exposes_make_predictor():
-    assert sid_tf2.make_predictor is make_predictor
+    from sid_tf2 import tuning
+
+    assert sid_tf2.make_predictor is tuning.predictor_for_purpose  # make_predictor, plus purpose=
 
 
 def test_sid_enhance_without_the_runtime_stops_with_one_line(tmp_path, sony, monkeypatch, capsys):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from sid_tf2 import enhance, raw as sid_raw
+from sid_tf2.enhance import decode
 from sid_tf2.dng import write_dng
 from sid_tf2.raw import SID_XTRANS_PATTERN
 
@@ -29,14 +30,14 @@ def _shifted_xtrans(path):
 def test_main_thread_warning_is_not_taken_by_a_file_being_decoded(tmp_path, monkeypatch):
     path = _shifted_xtrans(tmp_path / "shifted.dng")
     packing, warned = threading.Event(), threading.Event()
-    real_pack = enhance.pack_xtrans
+    real_pack = decode.pack_xtrans
 
     def pack_while_the_main_thread_warns(raw, **options):
         packing.set()
         assert warned.wait(30)
         return real_pack(raw, **options)
 
-    monkeypatch.setattr(enhance, "pack_xtrans", pack_while_the_main_thread_warns)
+    monkeypatch.setattr(decode, "pack_xtrans", pack_while_the_main_thread_warns)
     decoded = []
     reader = threading.Thread(target=lambda: decoded.append(enhance.decode_file(path, "fuji")))
     with warnings.catch_warnings(record=True) as caught:

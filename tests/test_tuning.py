@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import sid_tf2
-from sid_tf2 import tuning
+from sid_tf2 import hardware, tuning
 from sid_tf2.hardware import Hardware
-from sid_tf2.tuning import Measurement
+from sid_tf2.tuning import Measurement, cache, choose, measuring
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,7 +42,7 @@ def rows_for(purpose, machine, medians, spread=0.01, quality=60.0):
 @pytest.fixture(name="machine")
 def machine_fixture(monkeypatch):
     """This machine replaced by an AVX512-BF16 CPU, whose enhance and train have candidates."""
-    monkeypatch.setattr(tuning.hardware, "detect_hardware", lambda: AVX512_BF16_CPU)
+    monkeypatch.setattr(hardware, "detect_hardware", lambda: AVX512_BF16_CPU)
     return AVX512_BF16_CPU
 
 
@@ -50,18 +50,18 @@ def machine_fixture(monkeypatch):
 def cache_dir_fixture(tmp_path, monkeypatch):
     monkeypatch.setenv(tuning.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.delenv(tuning.TUNING_ENV, raising=False)
-    monkeypatch.setattr(tuning, "_PROCESS_CACHE", {})
-    monkeypatch.setattr(tuning, "_WARNED", set())
+    monkeypatch.setattr(cache, "_PROCESS_CACHE", {})
+    monkeypatch.setattr(choose, "_WARNED", set())
     return tmp_path / "cache"
 
 
 @pytest.fixture(name="small")
 def small_fixture(monkeypatch):
     """Measure on small inputs: the same code paths, a fraction of the time."""
-    monkeypatch.setattr(tuning, "ENHANCE_INPUT", (48, 64))
-    monkeypatch.setattr(tuning, "ENHANCE_TILE", 256)  # one tile, as a Sony frame's 560x640 at 640
-    monkeypatch.setattr(tuning, "EVALUATE_INPUT", (32, 48))
-    monkeypatch.setattr(tuning, "TRAIN_PATCH", 32)
+    monkeypatch.setattr(measuring, "ENHANCE_INPUT", (48, 64))
+    monkeypatch.setattr(measuring, "ENHANCE_TILE", 256)  # one tile, as a Sony frame's 560x640 at 640
+    monkeypatch.setattr(measuring, "EVALUATE_INPUT", (32, 48))
+    monkeypatch.setattr(measuring, "TRAIN_PATCH", 32)
 
 
 @pytest.fixture(name="fake_measure")
@@ -72,11 +72,11 @@ def fake_measure_fixture(monkeypatch):
 
     def fake(purpose, options, *args, **kwargs):
         calls.append(purpose)
-        machine = tuning.hardware.detect_hardware()
+        machine = hardware.detect_hardware()
         return rows_for(purpose, machine, [1.0, 0.5, 0.8][:len(options)])
 
-    monkeypatch.setattr(tuning, "measure_inference", fake)
-    monkeypatch.setattr(tuning, "measure_training", lambda options, *a, **k: fake("train", options))
+    monkeypatch.setattr(choose, "measure_inference", fake)
+    monkeypatch.setattr(choose, "measure_training", lambda options, *a, **k: fake("train", options))
     return calls
 
 
@@ -170,7 +170,7 @@ def test_a_script_measures_once_then_reads_the_cache(machine, cache_dir, small):
     assert set(entry["purposes"]) == {"enhance"} and entry["fingerprint"]["usable_cores"] >= 1
     assert "tensorflow" in entry["fingerprint"]["versions"]
     lines.clear()
-    tuning._PROCESS_CACHE.clear()  # pylint: disable=protected-access  (as a new process)
+    cache._PROCESS_CACHE.clear()  # pylint: disable=protected-access  (as a new process)
     again = tuning.tuned_settings("enhance", tune=True, log=lines.append)
     assert lines == [] and again.name == first.name and "measured before" in again.reason
     assert len(again.reason) < 200  # one short line, the table behind sid-tune
@@ -219,7 +219,7 @@ def test_a_damaged_entry_is_measured_again_with_one_line(machine, cache_dir, fak
     good = _entry("enhance", rows_for("enhance", machine, [1.0, 0.5, 0.8]))
     fingerprint = tuning.machine_fingerprint(machine)
     assert tuning.store_entry(tuning.cache_path(), fingerprint, "enhance", DAMAGE[damage](good)) == ""
-    tuning._PROCESS_CACHE.clear()  # pylint: disable=protected-access
+    cache._PROCESS_CACHE.clear()  # pylint: disable=protected-access
     lines = []
     library = tuning.tuned_settings("enhance", log=lines.append)  # no measuring: the reasoned rule
     assert "reasoned" in library.reason and fake_measure == []
@@ -245,9 +245,9 @@ def test_a_choice_whose_runtime_was_uninstalled_is_measured_again(machine, cache
     fingerprint = tuning.machine_fingerprint(machine)
     rows = rows_for("enhance", machine, [1.0, 0.5])
     tuning.store_entry(tuning.cache_path(), fingerprint, "enhance", _entry("enhance", rows))
-    tuning._PROCESS_CACHE.clear()  # pylint: disable=protected-access
-    monkeypatch.setattr(tuning, "installed_runtimes", lambda: {})
-    monkeypatch.setattr(tuning, "machine_fingerprint", lambda machine=None: fingerprint)
+    cache._PROCESS_CACHE.clear()  # pylint: disable=protected-access
+    monkeypatch.setattr(cache, "installed_runtimes", lambda: {})
+    monkeypatch.setattr(choose, "machine_fingerprint", lambda machine=None: fingerprint)
     lines = []
     tuning.tuned_settings("enhance", tune=True, log=lines.append)
     assert "no longer installed" in lines[0] and fake_measure == ["enhance"]
@@ -258,8 +258,8 @@ def test_an_unwritable_cache_warns_once_and_holds_for_the_process(machine, tmp_p
     blocker.write_text("")
     monkeypatch.setenv(tuning.CACHE_ENV, str(blocker / "cache"))  # a folder inside a file: unwritable
     monkeypatch.delenv(tuning.TUNING_ENV, raising=False)
-    monkeypatch.setattr(tuning, "_PROCESS_CACHE", {})
-    monkeypatch.setattr(tuning, "_WARNED", set())
+    monkeypatch.setattr(cache, "_PROCESS_CACHE", {})
+    monkeypatch.setattr(choose, "_WARNED", set())
     lines = []
     first = tuning.tuned_settings("enhance", tune=True, log=lines.append)
     assert fake_measure == ["enhance"]
@@ -295,7 +295,7 @@ def test_tuning_off_and_single_candidates_measure_nothing(monkeypatch, fake_meas
     assert (settings.precision, settings.jit_compile) == ("float32", False)
     assert "SID_TF2_TUNING=off" in settings.reason
     monkeypatch.delenv(tuning.TUNING_ENV)
-    monkeypatch.setattr(tuning.hardware, "detect_hardware", lambda: AVX512_CPU)
+    monkeypatch.setattr(hardware, "detect_hardware", lambda: AVX512_CPU)
     assert tuning.tuned_settings("enhance", tune=True).name == "float32"
     assert fake_measure == []
 

@@ -13,7 +13,7 @@ Precisions by backend (`BACKEND_PRECISIONS`):
   onnxruntime  float32, int8 (calibrated QDQ)
 """
 
-from sid_tf2.backends.optional import EXTRA, MissingExtraError
+from sid_tf2.backends.optional import EXTRA, MissingExtraError, require
 from sid_tf2.constants import PRECISIONS as TENSORFLOW_PRECISIONS
 
 BACKENDS = ("tensorflow", "openvino", "litert", "onnxruntime")
@@ -47,8 +47,6 @@ def check_backend(backend, precision):
 def require_runtime(backend):
     """Import what `backend` needs, or raise `MissingExtraError` (one line naming the extra):
     lets a command stop on a missing runtime before it reads any input."""
-    from sid_tf2.backends.optional import require  # pylint: disable=import-outside-toplevel
-
     for module in RUNTIME_MODULES.get(backend, ()):
         require(module, f"The {backend} backend")
 
@@ -66,6 +64,9 @@ def make_runner(model, backend, precision="float32", calibration=None):
     check_backend(backend, precision)
     if backend == "tensorflow":
         raise ValueError("the tensorflow backend runs in sid_tf2.inference.make_predictor")
+    # pylint: disable=import-outside-toplevel
+    # Imported here: this module is on sid-enhance's light path (--help, usage errors), and these
+    # import TensorFlow (calibration, weights) or the optional runtimes (the *_backend modules).
     if precision in CALIBRATED and calibration is None:
         from sid_tf2.backends.calibration import calibration_patches
         from sid_tf2.weights import model_camera_name

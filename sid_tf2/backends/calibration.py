@@ -18,6 +18,9 @@ import os
 import numpy as np
 
 from sid_tf2.model import get_camera
+from sid_tf2.photo_inputs import auto_ratio, collect_inputs
+from sid_tf2.raw import pack_bayer, pack_xtrans, read_raw
+from sid_tf2.simulation.stream import OnTheFlySampler
 
 DEFAULT_PATCH = 256
 DEFAULT_COUNT = 8
@@ -26,16 +29,11 @@ CHECK_SEED = 1  # the simulator's seed for check inputs; calibration uses 0
 
 def simulated_patches(count=DEFAULT_COUNT, size=DEFAULT_PATCH, seed=0):
     """`count` packed Sony inputs [size, size, 4] from the simulator (amplified and clipped)."""
-    from sid_tf2.simulation.stream import OnTheFlySampler
-
     sampler = OnTheFlySampler(patch_size=size, seed=seed, examples_per_epoch=count)
     return [sampler.example(0, index)[0] for index in range(count)]
 
 
 def _pack_file(path, camera):
-    from sid_tf2.enhance import auto_ratio
-    from sid_tf2.raw import pack_bayer, pack_xtrans, read_raw
-
     with read_raw(path) as raw:
         packed = pack_xtrans(raw) if camera == "fuji" else pack_bayer(raw)
     ratio, _ = auto_ratio(packed)
@@ -45,8 +43,6 @@ def _pack_file(path, camera):
 def raw_file_patches(directory, camera, count=DEFAULT_COUNT, size=DEFAULT_PATCH, skip=0):
     """Centre patches [size, size, C] of up to `count` raw files of `directory` (sorted by name,
     after the first `skip`), packed for `camera` and amplified by `sid-enhance`'s auto ratio."""
-    from sid_tf2.enhance import collect_inputs
-
     files, _ = collect_inputs([directory])
     files = files[skip:skip + count]
     if not files:

@@ -18,6 +18,7 @@ import tempfile
 import numpy as np
 
 from sid_tf2.backends.common import forward_function, thread_count
+from sid_tf2.backends.onnx_backend import to_onnx
 from sid_tf2.backends.optional import require
 
 PRECISIONS = ("float32", "bfloat16", "int8")
@@ -32,8 +33,6 @@ def to_openvino(model, precision="float32", calibration=None):
                          f"{PRECISIONS}")
     if precision != "int8":
         return ov.convert_model(forward_function(model))
-    from sid_tf2.backends.onnx_backend import to_onnx
-
     content = to_onnx(model, quantize="int8", calibration=calibration)
     with tempfile.TemporaryDirectory(prefix="sid_openvino_") as directory:
         path = os.path.join(directory, "int8.onnx")
