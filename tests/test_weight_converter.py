@@ -287,10 +287,10 @@ def test_cli_fails_cleanly_on_the_wrong_camera(tmp_path, sony_checkpoint):
 
 def test_the_public_api_imports_from_the_packages():
     import weight_converter
-    from sid_tf2 import inference, tf1_checkpoint
+    from sid_tf2 import tf1_checkpoint, tuning
 
     assert weight_converter.load_tf1_checkpoint is tf1_checkpoint.load_tf1_checkpoint
     assert weight_converter.save_tf1_checkpoint is tf1_checkpoint.save_tf1_checkpoint
-    assert sid_tf2.make_predictor is inference.make_predictor
+    assert sid_tf2.make_predictor is tuning.predictor_for_purpose
     with pytest.raises(AttributeError):
         weight_converter.no_such_name  # pylint: disable=pointless-statement
