@@ -8,13 +8,13 @@ network's modules are imported only by whoever builds or loads a network.
 import importlib
 
 _LAZY = {
-    "CAMERAS": "sid_tf2.model",
+    "CAMERAS": "sid_tf2.constants",
     "PRECISIONS": "sid_tf2.constants",
-    "Camera": "sid_tf2.model",
+    "Camera": "sid_tf2.constants",
     "DepthToSpace": "sid_tf2.layers",
     "UpsampleAndConcat": "sid_tf2.layers",
     "build_unet": "sid_tf2.model",
-    "get_camera": "sid_tf2.model",
+    "get_camera": "sid_tf2.constants",
     "lrelu": "sid_tf2.layers",
     # sid_tf2.inference.make_predictor, taking also purpose= and tune= (the tuner's settings)
     "make_predictor": "sid_tf2.tuning:predictor_for_purpose",

@@ -23,6 +23,7 @@ from absl import flags, logging
 from sid_tf2 import cli, speed_flags
 from sid_tf2.backends import flags as backend_flags
 from sid_tf2.backends.flags import check_backend_flags, define_backend_flags, predictor_options
+from sid_tf2.constants import CAMERA_NAMES
 from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -33,7 +34,7 @@ flags.DEFINE_string("data_dir", None, "SID-layout dataset. Default ./dataset/Son
                     "(./dataset/Fuji/, ./dataset/Synthetic/).")
 flags.DEFINE_string("result_dir", None, "Where final/ and the metrics go. Default ./result_Sony/ "
                     "(./result_Fuji/, ./result_Synthetic/).")
-flags.DEFINE_enum("camera", "sony", ["sony", "fuji"], "Sensor: sony (Bayer) or fuji (X-Trans).")
+flags.DEFINE_enum("camera", "sony", CAMERA_NAMES, "Sensor: sony (Bayer) or fuji (X-Trans).")
 flags.DEFINE_enum("protocol", "original", ["original", "all"], "original: every burst-00 short "
                   "exposure of the test ids (93 Sony images); all: every pair of --list_file.")
 flags.DEFINE_string("list_file", None, "The pair list for --protocol=all (e.g. "

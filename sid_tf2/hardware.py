@@ -34,8 +34,7 @@ import re
 from sid_tf2.constants import PRECISIONS
 
 AUTO = "auto"
-_NAME = re.compile(r"(float32|mixed_float16|mixed_bfloat16)(?:@([1-5]))?(\+xla)?(?:\+winograd([1-5])-([1-5]))?"
-                   r"(?:\+onednn_(on|off))?")
+_NAME = re.compile("(" + "|".join(map(re.escape, PRECISIONS)) + r")(?:@([1-5]))?(\+xla)?(?:\+winograd([1-5])-([1-5]))?")
 NATIVE_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 TENSOR_CORE_CAPABILITY = (7, 0)
 
@@ -74,12 +73,11 @@ class SpeedSettings:
     tensor_float_32: bool = True  # False: float32 convolutions stay float32 on Ampere+ GPUs
     low_precision_from: int = 1  # levels above this one compute in float32 (sid_tf2.model.Variant)
     winograd_levels: tuple = ()  # levels whose 3x3 convolutions run as Winograd F(4x4, 3x3)
-    onednn: object = None  # True/False: needs TensorFlow's oneDNN on/off (a process setting)
     backend: str = "tensorflow"  # or a deployment runtime (sid_tf2.backends), in its precision
 
     @property
     def name(self):
-        """A short label: float32+xla+winograd3-5, mixed_bfloat16@3, float32+onednn_off,
+        """A short label: float32+xla+winograd3-5, mixed_bfloat16@3,
         openvino:bfloat16, ..."""
         if self.backend != "tensorflow":
             return f"{self.backend}:{self.precision}"
@@ -88,8 +86,6 @@ class SpeedSettings:
             text += "+xla"
         if self.winograd_levels:
             text += f"+winograd{self.winograd_levels[0]}-{self.winograd_levels[-1]}"
-        if self.onednn is not None:
-            text += "+onednn_on" if self.onednn else "+onednn_off"
         return text
 
     @classmethod
@@ -102,11 +98,10 @@ class SpeedSettings:
         if not match:
             raise ValueError(f"{name!r} is not <precision>[@level][+xla][+winogradA-B], precision "
                              f"one of {', '.join(PRECISIONS)}.")
-        precision, low, xla, first, last, onednn = match.groups()
+        precision, low, xla, first, last = match.groups()
         levels = tuple(range(int(first), int(last) + 1)) if first else ()
         return cls(precision, bool(xla), reason, low_precision_from=int(low or 1),
-                   winograd_levels=levels, tensor_float_32=precision != "float32",
-                   onednn=None if onednn is None else onednn == "on")
+                   winograd_levels=levels, tensor_float_32=precision != "float32")
 
     @property
     def variant(self):
@@ -122,7 +117,7 @@ EVALUATE = SpeedSettings(
     "metrics do not depend on the machine (--precision=mixed_bfloat16 or mixed_float16 for a "
     "faster, approximate evaluation)",
     tensor_float_32=False)
-PURPOSES = ("fastest", "evaluate")
+RULES = ("fastest", "evaluate")  # what resolve_speed_settings reasons for
 
 
 def _cpuinfo_field(key, path):
@@ -259,8 +254,8 @@ def resolve_speed_settings(precision=AUTO, jit_compile=None, *, faithful=False, 
     """
     if precision != AUTO and precision not in PRECISIONS:
         raise ValueError(f"precision must be {AUTO!r} or one of {PRECISIONS}, got {precision!r}.")
-    if purpose not in PURPOSES:
-        raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}.")
+    if purpose not in RULES:
+        raise ValueError(f"purpose must be one of {RULES}, got {purpose!r}.")
     if faithful:
         check_faithful(precision, jit_compile)
         return FAITHFUL

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from sid_tf2.backends import check_backend, make_runner
-from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
+from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP, camera_for_channels
 from sid_tf2.hardware import SpeedSettings
 from sid_tf2.model import Variant, build_unet, get_camera
 from sid_tf2.winograd import prepare_winograd
@@ -29,8 +29,7 @@ settings by `sid_tf2.tuning.predictor_for_purpose`, which raises this too)."""
 
 
 def _model_camera(model):
-    channels = model.input_shape[-1]
-    return next(name for name in ("sony", "fuji") if get_camera(name).in_channels == channels)
+    return camera_for_channels(model.input_shape[-1]).name
 
 
 def _snapshot(model, variant):

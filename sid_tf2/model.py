@@ -11,41 +11,9 @@ import dataclasses
 
 import keras
 
-from sid_tf2.constants import PRECISIONS
+from sid_tf2.constants import CAMERAS, PRECISIONS, Camera, get_camera  # noqa: F401  (the model's names)
 from sid_tf2.layers import DepthToSpace, UpsampleAndConcat, lrelu
 from sid_tf2.winograd import WinogradConv2D
-
-
-@dataclasses.dataclass(frozen=True)
-class Camera:
-    """What differs between the Sony (Bayer) and Fuji (X-Trans) networks."""
-
-    name: str
-    in_channels: int  # channels of the packed raw input
-    block_size: int  # depth_to_space factor: output is block_size times the packed size
-
-    @property
-    def out_filters(self):
-        """Filters of g_conv10: 3 colour channels for each of block_size**2 output pixels."""
-        return 3 * self.block_size**2
-
-
-CAMERAS = {
-    "sony": Camera("sony", in_channels=4, block_size=2),
-    "fuji": Camera("fuji", in_channels=9, block_size=3),
-}
-
-
-def get_camera(camera):
-    """Return the `Camera` for a name ("sony" or "fuji", any case) or pass one through."""
-    if isinstance(camera, Camera):
-        return camera
-    try:
-        return CAMERAS[str(camera).lower()]
-    except KeyError:
-        raise ValueError(
-            f"Unknown camera {camera!r}: expected one of {sorted(CAMERAS)}."
-        ) from None
 
 
 LEVELS = (1, 2, 3, 4, 5)  # resolution levels: 1 is the packed input's, 5 the 16x smaller one

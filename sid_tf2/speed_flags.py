@@ -11,7 +11,8 @@ without XLA; an explicit `--precision` or `--[no]jit_compile` is taken as asked.
 
 from absl import flags
 
-from sid_tf2.hardware import AUTO, PRECISIONS, check_faithful, resolve_speed_settings
+from sid_tf2.constants import PRECISIONS
+from sid_tf2.hardware import AUTO, check_faithful, resolve_speed_settings
 
 _PRECISION_HELP = {
     "evaluate": "Compute precision. auto: the float32 settings measured fastest on this machine "

@@ -8,7 +8,7 @@ published index files.
 
 import dataclasses
 
-from sid_tf2.model import get_camera
+from sid_tf2.constants import get_camera
 
 # (scope, output channels) of every 3x3 convolution, in the original's order.
 _CONV3X3 = (

@@ -15,9 +15,9 @@ import sys
 from absl import flags
 
 from sid_tf2 import cli
+from sid_tf2.constants import CAMERA_NAMES, PURPOSES
 from sid_tf2.hardware import detect_hardware
 
-PURPOSES = ("evaluate", "enhance", "train")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("retune", [], "Purposes to measure again: evaluate, enhance, train, or all.")
@@ -26,7 +26,7 @@ flags.DEFINE_bool("clear_all", False, "Forget the tuned settings of every machin
 flags.DEFINE_string("weights", None, "A .weights.h5/.keras file, TF1 checkpoint or run that the "
                     "16-bit candidates are checked on (default: a reference network with "
                     "full-range output).")
-flags.DEFINE_enum("camera", "sony", ["sony", "fuji"], "The network to measure.")
+flags.DEFINE_enum("camera", "sony", CAMERA_NAMES, "The network to measure.")
 flags.DEFINE_integer("patch_size", 512, "Training patch side to measure train on.", lower_bound=16)
 cli.define_verbose_flag()
 

@@ -18,13 +18,14 @@ import sys
 from absl import flags, logging
 
 from sid_tf2 import cli
+from sid_tf2.constants import CAMERA_NAMES
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", None, "TF1 checkpoint: prefix (.../model.ckpt), file or directory.")
 flags.DEFINE_string(
     "output", None, "Where to write: *.weights.h5, *.keras, or a directory for a SavedModel."
 )
-flags.DEFINE_enum("camera", None, ["sony", "fuji"], "Expected camera; detected when omitted.")
+flags.DEFINE_enum("camera", None, CAMERA_NAMES, "Expected camera; detected when omitted.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output.")
 flags.DEFINE_list("input_size", None, "H,W: fix the packed input size of a .tflite/.onnx export "
                   "(default: dynamic sizes).")

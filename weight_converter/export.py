@@ -18,9 +18,12 @@ import numpy as np
 from sid_tf2.atomic import atomic_path
 from sid_tf2.backends.calibration import calibration_patches, check_input
 from sid_tf2.backends.common import agreement_psnr
+from sid_tf2.constants import BACKEND_PRECISIONS
 
 FORMATS = {".tflite": "litert", ".onnx": "onnx"}
-QUANTIZATIONS = {"litert": ("float16", "dynamic_int8", "int8"), "onnx": ("int8",)}
+# Each export's quantisations: what its runtime computes in, less float32 (the registry's).
+QUANTIZATIONS = {export: tuple(p for p in BACKEND_PRECISIONS[runtime] if p != "float32")
+                 for export, runtime in (("litert", "litert"), ("onnx", "onnxruntime"))}
 FLOORS = {None: 100.0, "float16": 60.0, "dynamic_int8": 30.0, "int8": 30.0}
 DEFAULT_CHECK_SIZE = (212, 300)  # not multiples of 16: dynamic exports must crop as TF does
 

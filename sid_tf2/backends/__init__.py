@@ -14,16 +14,8 @@ Precisions by backend (`BACKEND_PRECISIONS`):
 """
 
 from sid_tf2.backends.optional import EXTRA, MissingExtraError, require
-from sid_tf2.constants import PRECISIONS as TENSORFLOW_PRECISIONS
+from sid_tf2.constants import BACKEND_PRECISIONS, BACKENDS, CALIBRATED  # the registry of runtimes
 
-BACKENDS = ("tensorflow", "openvino", "litert", "onnxruntime")
-BACKEND_PRECISIONS = {
-    "tensorflow": TENSORFLOW_PRECISIONS,
-    "openvino": ("float32", "bfloat16", "int8"),
-    "litert": ("float32", "float16", "dynamic_int8", "int8"),
-    "onnxruntime": ("float32", "int8"),
-}
-CALIBRATED = ("int8",)  # precisions whose conversion needs calibration inputs
 # What each runtime imports to convert and run a model (sid_tf2.backends.*_backend).
 RUNTIME_MODULES = {
     "openvino": ("openvino",),

@@ -19,8 +19,9 @@ import tensorflow as tf
 
 from sid_tf2.backends.common import input_signature, representative_batches, thread_count
 from sid_tf2.backends.optional import require
+from sid_tf2.constants import BACKEND_PRECISIONS
 
-QUANTIZATIONS = ("float16", "dynamic_int8", "int8")
+QUANTIZATIONS = tuple(p for p in BACKEND_PRECISIONS["litert"] if p != "float32")
 
 
 def to_tflite(model, input_size=None, quantize=None, calibration=None):

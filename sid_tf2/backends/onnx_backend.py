@@ -12,9 +12,10 @@ import tempfile
 
 from sid_tf2.backends.common import forward_function, representative_batches, thread_count
 from sid_tf2.backends.optional import require
+from sid_tf2.constants import BACKEND_PRECISIONS
 
 OPSET = 17
-QUANTIZATIONS = ("int8",)
+QUANTIZATIONS = tuple(p for p in BACKEND_PRECISIONS["onnxruntime"] if p != "float32")
 
 
 def to_onnx(model, input_size=None, quantize=None, calibration=None):

@@ -20,8 +20,9 @@ import numpy as np
 from sid_tf2.backends.common import forward_function, thread_count
 from sid_tf2.backends.onnx_backend import to_onnx
 from sid_tf2.backends.optional import require
+from sid_tf2.constants import BACKEND_PRECISIONS
 
-PRECISIONS = ("float32", "bfloat16", "int8")
+PRECISIONS = BACKEND_PRECISIONS["openvino"]
 _HINTS = {"float32": "f32", "bfloat16": "bf16", "int8": "f32"}
 
 

@@ -16,6 +16,7 @@ import sys
 from absl import flags
 
 from sid_tf2 import cli
+from sid_tf2.constants import CAMERA_NAMES
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data_dir", None, "Dataset directory holding short/ and long/.")
@@ -23,7 +24,7 @@ flags.DEFINE_string("list_file", None, "Check this list file's pairs instead of 
 flags.DEFINE_string("cache_dir", None, "Cache of decoded files (default DATA_DIR/.cache).")
 flags.DEFINE_bool("decode", None, "Decode every file into the cache (default: when at most 100 files).")
 flags.DEFINE_bool("list_only", False, "Only count the list file's names; open no raw file.")
-flags.DEFINE_enum("camera", None, ["sony", "fuji"], "Require this camera's mosaic (default: any).")
+flags.DEFINE_enum("camera", None, CAMERA_NAMES, "Require this camera's mosaic (default: any).")
 flags.DEFINE_integer("patch_size", None, "Also report inputs smaller than this training patch.")
 flags.DEFINE_bool("progress", False, "Print each file as it is checked.")
 

@@ -25,7 +25,8 @@ trained with `train_deconv=False, column_flips=False`.
 import dataclasses
 from typing import Optional
 
-from sid_tf2.hardware import AUTO, PRECISIONS
+from sid_tf2.constants import CAMERA_NAMES, PRECISIONS
+from sid_tf2.hardware import AUTO
 
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker")
 
@@ -52,7 +53,7 @@ class DataConfig:
     data_dir: str = setting(
         "./dataset/Sony/", "SID-layout dataset (short/ and long/). Default ./dataset/Sony/ "
         "(./dataset/Fuji/ for --camera=fuji), or ./dataset/Synthetic/ with --synthetic.", flag_default=None)
-    camera: str = setting("sony", "Sensor: sony (Bayer) or fuji (X-Trans).", resume=True, choices=("sony", "fuji"))
+    camera: str = setting("sony", "Sensor: sony (Bayer) or fuji (X-Trans).", resume=True, choices=CAMERA_NAMES)
     list_file: Optional[str] = setting(None, "Train on the pairs of a SID list file instead of the glob.")
     cache_dir: Optional[str] = setting(None, "Where decoded raw files are cached (default DATA_DIR/.cache).")
     gt_png_dir: Optional[str] = setting(

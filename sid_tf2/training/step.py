@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sid_tf2.model import PRECISIONS, model_variant
+from sid_tf2.constants import PRECISIONS
+from sid_tf2.model import model_variant
 
 UPSAMPLE_LAYERS = ("up6", "up7", "up8", "up9")
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from sid_tf2 import hardware
 from sid_tf2.backends.common import agreement_psnr
+from sid_tf2.constants import camera_for_channels
 from sid_tf2.inference import make_predictor
 from sid_tf2.model import build_unet, get_camera
 from sid_tf2.simulation.stream import OnTheFlySampler
@@ -89,7 +90,7 @@ def check_accuracy(purpose, settings, model):
     if settings.precision == "float32" or purpose not in FLOOR_DB:
         return None
     packed = realistic_input(model.input_shape[-1])
-    camera = next(name for name in ("sony", "fuji") if get_camera(name).in_channels == model.input_shape[-1])
+    camera = camera_for_channels(model.input_shape[-1]).name
     variant = settings.variant  # the precision's rounding, run eagerly: no tracing, no compiling
     fast = build_unet(camera, variant.precision, low_precision_from=variant.low_precision_from)
     fast.set_weights(model.get_weights())

@@ -11,13 +11,13 @@ import dataclasses
 import statistics
 
 from sid_tf2 import hardware
+from sid_tf2.constants import PRECISION_TABLE, PURPOSES  # noqa: F401  (PURPOSES: the tuning package's)
 from sid_tf2.hardware import SpeedSettings
 
-PURPOSES = ("evaluate", "enhance", "train")
 FLOOR_DB = {"evaluate": 100.0, "enhance": 55.0}
 IDENTICAL_DB = 300.0  # the quality recorded for a bit-identical output (JSON has no infinity)
-# Relative loss difference from float32 over TRAIN_STEPS steps: parity_tests bounds.
-TRAIN_LOSS_RTOL = {"float32": 1e-4, "mixed_bfloat16": 1e-2, "mixed_float16": 1e-3}
+# Relative loss difference from float32 over a few steps: the parity tests' bounds.
+TRAIN_LOSS_RTOL = {name: precision.train_loss_rtol for name, precision in PRECISION_TABLE.items()}
 MARGIN = 0.05  # a candidate must be this much faster than the reference, beyond its spread
 
 # Per purpose and kind of machine: the reference, then the candidates in the order the recorded
