@@ -4,7 +4,7 @@ Shared by `sid-enhance` (`sid_tf2.enhance`) and the int8 calibration on a folder
 raw files (`sid_tf2.backends.calibration`), so that both see the same files with the same
 brightness. NumPy only: no TensorFlow.
 
-The automatic ratio (docs/enhance.md explains the choice of statistic and target)::
+The automatic ratio (docs/enhancing.md explains the choice of statistic and target)::
 
     level = mean(min(packed, p99))        # all packed values; p99 = their 99th percentile
     ratio = clip(target / level, 1, 300)  # target 0.1 by default; 300 if level = 0

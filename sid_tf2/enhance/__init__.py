@@ -1,4 +1,4 @@
-"""sid-enhance: SID networks on anyone's raw files (the user's manual is docs/enhance.md).
+"""sid-enhance: SID networks on anyone's raw files (the user's manual is docs/enhancing.md).
 
 The path of one file, top to bottom:
   `sid_tf2.photo_inputs`  which files the arguments name, and the automatic ratio

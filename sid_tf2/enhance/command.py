@@ -14,7 +14,7 @@ ratio = clip(--auto_target / level, 1, 300), where level is the mean of the pack
 with the brightest 1 % clipped to their 99th percentile.
 
 Exit status: 0 when every file succeeded or was skipped, 1 when any failed, 2 for a usage
-problem found before any file was touched. The manual: docs/enhance.md.
+problem found before any file was touched. The manual: docs/enhancing.md.
 """
 
 import os
