@@ -49,7 +49,7 @@ setup(
     extras_require={
         # The export runtimes are in the tests' extra too: their round trips are part of CI
         # (about 120 MB of wheels, installed in seconds).
-        "test": ["pytest>=8", *EXPORT],
+        "test": ["pytest>=8", "ruff>=0.6", *EXPORT],
         "parity": ["tf-slim==1.1.0"],
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
         "export": EXPORT,

@@ -18,6 +18,7 @@ KINDS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_a_predictor_keeps_the_weights_it_was_made_with(kind):
     if KINDS[kind].get("backend") == "openvino":

@@ -211,6 +211,7 @@ def test_resuming_with_other_settings_is_refused(tmp_path, dataset):
         train(config, log=lambda message: None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("settings_file", ["grouped", "flat"])
 def test_auto_speed_settings_follow_the_run_being_resumed(tmp_path, dataset, settings_file):
     """Also from a run whose settings file has the flat config that runs wrote before the

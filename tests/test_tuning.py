@@ -131,6 +131,7 @@ def test_the_reference_model_spans_the_output_range_where_a_random_one_does_not(
     assert tuning.check_accuracy("enhance", tuning.settings_named("enhance", "float32"), model) is None
     assert tuning.realistic_input(9).shape == (1, tuning.CHECK_SIDE, tuning.CHECK_SIDE, 9)  # Fuji
 
+@pytest.mark.slow
 
 def test_every_candidate_kind_is_measured_through_the_public_function(small):
     """TensorFlow float32, 16-bit, XLA, Winograd and another runtime (OpenVINO, installed by the
@@ -184,6 +185,7 @@ def test_library_calls_never_measure_print_or_write(machine, cache_dir, fake_mea
     assert capsys.readouterr().out == ""
     assert tuning.tuned_settings("train").name == "mixed_bfloat16"
 
+@pytest.mark.slow
 
 def test_a_16bit_choice_that_misses_the_floor_on_the_model_falls_back(machine, cache_dir, fake_measure, monkeypatch):
     lines = []

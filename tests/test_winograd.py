@@ -39,6 +39,7 @@ def test_the_filter_transform_is_done_in_float64():
     # Row 0 of G is (1/4, 0, 0): U[0, 0] = g[0, 0] / 16 exactly.
     np.testing.assert_array_equal(transformed[0, 0], np.float32(kernel[0, 0].astype(np.float64) / 16))
 
+@pytest.mark.slow
 
 def test_a_winograd_model_holds_the_same_weights_and_output():
     keras.utils.set_random_seed(5)
@@ -84,6 +85,7 @@ def test_per_level_precision_keeps_the_outer_levels_float32():
     assert got.dtype == np.float32
     assert np.abs(got - expected).max() <= 5e-2 * np.abs(expected).max()  # bfloat16 in the middle
 
+@pytest.mark.slow
 
 def test_make_predictor_builds_the_variant_asked_for():
     keras.utils.set_random_seed(7)
