@@ -34,6 +34,7 @@ import dataclasses
 import warnings
 
 import numpy as np
+import skimage.transform
 import tensorflow as tf
 
 from sid_tf2 import raw as rawlib
@@ -73,8 +74,6 @@ class SimulatedElement:
 def _window(photo, side, scene_size, rng, max_zoom=1.25):
     """A random side x side window of `photo` seen at the scale of a scene whose short side is
     `scene_size` (zoomed in by up to `max_zoom`), mirrored with probability 0.5."""
-    import skimage.transform  # pylint: disable=import-outside-toplevel
-
     photo_h, photo_w = photo.shape[:2]
     scale = scene_size / min(photo_h, photo_w) * float(rng.uniform(1.0, max_zoom))
     crop = int(min(photo_h, photo_w, max(2, round(side / scale))))
