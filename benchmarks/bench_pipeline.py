@@ -38,7 +38,8 @@ def cpu_seconds():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenes", type=int, default=8, help="Synthetic cached scenes (one epoch = this many patches).")
+    parser.add_argument("--scenes", type=int, default=8,
+                        help="Synthetic cached scenes (one epoch = this many patches).")
     parser.add_argument("--patch_size", type=int, default=512)
     parser.add_argument("--epochs_per_round", type=int, default=2, help="Pipeline epochs per timed call (A).")
     parser.add_argument("--fed_steps", type=int, default=2, help="Training steps per timed call of C.")
@@ -121,7 +122,8 @@ def report(args, info, results):
     cpu_ms = [1000 * v["cpu_s"] / v["patches"] for v in values]
     patches_per_s = common.median(rates)
     step_s = results["step (fixed batch)"]["median"]
-    print(f"{args.scenes} cached scenes; pipeline: {args.epochs_per_round} epochs ({args.epochs_per_round * args.scenes} "
+    patches = args.epochs_per_round * args.scenes
+    print(f"{args.scenes} cached scenes; pipeline: {args.epochs_per_round} epochs ({patches} "
           f"patches) per call, parallel={'AUTOTUNE' if args.parallel < 0 else args.parallel}; "
           f"{args.warmup} warm-up + {args.repeats} interleaved rounds; medians.\n")
     rows = [

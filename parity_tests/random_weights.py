@@ -14,8 +14,8 @@ outputs, on machines without tf_slim.
 
 import numpy as np
 
-from sid_tf2.tf1_names import BETA_POWERS, adam_slot_names, checkpoint_shapes, weight_table
 from sid_tf2.tf1_checkpoint import tf1_beta_power
+from sid_tf2.tf1_names import BETA_POWERS, adam_slot_names, checkpoint_shapes, weight_table
 
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999

@@ -55,8 +55,8 @@ from parity_tests.random_weights import random_checkpoint_values
 from parity_tests.tf1_checkpoint_io import read_tf1_checkpoint, write_tf1_checkpoint
 from parity_tests.tolerance import relative_difference
 from sid_tf2 import build_unet
-from sid_tf2.training.step import make_optimizer, make_train_step
 from sid_tf2.tf1_checkpoint import load_tf1_checkpoint, save_tf1_checkpoint
+from sid_tf2.training.step import make_optimizer, make_train_step
 
 SEED = 404
 PATCH_SEED = 1

@@ -156,12 +156,12 @@ def load_tensorflow(verbose=False):
     Call it before anything else imports TensorFlow: once imported, its lines are already out.
     """
     if verbose or "tensorflow" in sys.modules:
-        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
         return tf
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", QUIET_LOG_LEVEL)
     with _stderr_captured():
-        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
         tf.config.list_physical_devices()  # the CUDA probe logs here, not at the import
     return tf

@@ -21,9 +21,12 @@ import sys
 from absl import flags, logging
 
 from sid_tf2 import cli, speed_flags
+from sid_tf2.atomic import WriteError, make_directory
+from sid_tf2.backends import MissingExtraError
 from sid_tf2.backends import flags as backend_flags
 from sid_tf2.backends.flags import check_backend_flags, define_backend_flags, predictor_options
 from sid_tf2.constants import CAMERA_NAMES
+from sid_tf2.hardware import SpeedSettings, apply_math_settings, runtime_report
 from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -71,13 +74,11 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
     cli.load_tensorflow(verbose=FLAGS.verbose)
-    from sid_tf2.atomic import WriteError, make_directory
-    from sid_tf2.data import DatasetError, RawCache
-    from sid_tf2.backends import MissingExtraError
-    from sid_tf2.evaluation import evaluate, select_pairs
-    from sid_tf2.inference import make_predictor
-    from sid_tf2.raw import RawFileError
-    from sid_tf2.weights import WeightsError, load_model_weights
+    from sid_tf2.data import DatasetError, RawCache  # rawpy: off --help
+    from sid_tf2.evaluation import evaluate, select_pairs  # TensorFlow: after load_tensorflow, off --help
+    from sid_tf2.inference import make_predictor  # TensorFlow: after load_tensorflow, off --help
+    from sid_tf2.raw import RawFileError  # rawpy: off --help
+    from sid_tf2.weights import WeightsError, load_model_weights  # TensorFlow: after load_tensorflow, off --help
 
     data_dir, result_dir, checkpoint, list_file = _defaults()
     try:
@@ -86,8 +87,6 @@ def main(argv):
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from sid_tf2.hardware import SpeedSettings, apply_math_settings, runtime_report
-
     try:
         pairs = select_pairs(data_dir, FLAGS.protocol, list_file, FLAGS.exclude_misaligned)
         model, camera = load_model_weights(checkpoint, camera=FLAGS.camera)

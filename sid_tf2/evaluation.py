@@ -17,8 +17,12 @@ import os
 import platform
 import time
 
+import keras
 import numpy as np
+import rawpy
+import tensorflow as tf
 
+import sid_tf2
 from sid_tf2 import data
 from sid_tf2.atomic import write_text
 from sid_tf2.images import write_image
@@ -93,12 +97,6 @@ def _summarise(results):
 
 
 def software_versions():
-    import keras
-    import rawpy
-    import tensorflow as tf
-
-    import sid_tf2
-
     return {
         "python": platform.python_version(),
         "tensorflow": tf.__version__,

@@ -105,7 +105,7 @@ class SpeedSettings:
 
     @property
     def variant(self):
-        from sid_tf2.model import Variant  # pylint: disable=import-outside-toplevel
+        from sid_tf2.model import Variant  # pylint: disable=import-outside-toplevel  (Keras: off --help)
 
         return Variant(self.precision, self.low_precision_from, tuple(self.winograd_levels))
 
@@ -146,7 +146,7 @@ def read_cpu_model(path="/proc/cpuinfo"):
 @functools.lru_cache(maxsize=None)
 def detect_hardware():
     """This machine's `Hardware` (cached: TensorFlow's device list does not change in a process)."""
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow: off --help (the flags read this module)
 
     capabilities = []
     for device in tf.config.list_physical_devices("GPU"):
@@ -156,7 +156,7 @@ def detect_hardware():
             details = {}
         capabilities.append(tuple(details.get("compute_capability") or (0, 0)))
     try:
-        from tensorflow.python.util import _pywrap_utils
+        from tensorflow.python.util import _pywrap_utils  # TensorFlow: off --help
 
         onednn_bf16 = bool(_pywrap_utils.IsDataTypeSupportedByOneDNNOnThisCPU(tf.bfloat16))
     except (ImportError, AttributeError):
@@ -172,7 +172,7 @@ def onednn_enabled():
     bits and the speed of every convolution, so it is part of what a measurement reports.
     """
     try:
-        from tensorflow.python.util import _pywrap_util_port
+        from tensorflow.python.util import _pywrap_util_port  # TensorFlow: off --help
     except ImportError:
         return False
     return bool(_pywrap_util_port.IsMklEnabled())
@@ -185,14 +185,14 @@ def apply_math_settings(settings):
     mantissas) unless told not to; float32 settings that promise the original's computation
     (`FAITHFUL`, `EVALUATE`) turn it off. Without a GPU this changes nothing.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow: off --help (the flags read this module)
 
     tf.config.experimental.enable_tensor_float_32_execution(settings.tensor_float_32)
 
 
 def gpu_names():
     """The names of this machine's GPUs, as TensorFlow reports them."""
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow: off --help (the flags read this module)
 
     names = []
     for device in tf.config.list_physical_devices("GPU"):
@@ -205,7 +205,7 @@ def gpu_names():
 
 def runtime_report(settings):
     """What computed a result, for metrics files: the settings and the machine's state."""
-    import tensorflow as tf
+    import tensorflow as tf  # TensorFlow: off --help (the flags read this module)
 
     gpus = gpu_names()
     return {

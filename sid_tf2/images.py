@@ -8,8 +8,10 @@ encoded by Pillow, which writes the ``APP1`` Exif segment and takes a quality.
 
 import io
 import os
+
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from sid_tf2.atomic import write_bytes
 from sid_tf2.png import PNG_SIGNATURE, chunk, encode_png
@@ -40,8 +42,6 @@ def encode_image(image, path, *, exif=None, quality=JPEG_QUALITY, png_level=-1):
     if extension in (".jpg", ".jpeg"):
         if image.dtype != np.uint8:
             raise TypeError(f"{path}: JPEG takes uint8 images, got {image.dtype}.")
-        from PIL import Image  # pylint: disable=import-outside-toplevel
-
         buffer = io.BytesIO()
         options = {} if exif is None else {"exif": b"Exif\0\0" + exif}
         Image.fromarray(image).save(buffer, "JPEG", quality=int(quality), **options)

@@ -21,7 +21,6 @@ from sid_tf2.hardware import SpeedSettings
 from sid_tf2.model import Variant, build_unet, get_camera
 from sid_tf2.winograd import prepare_winograd
 
-
 TENSORFLOW_ONLY = ("jit_compile, settings and purpose are TensorFlow's; the {backend} backend "
                    "compiles by itself")
 """The error for TensorFlow's options given with another backend (`purpose` is resolved into

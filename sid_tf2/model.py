@@ -15,7 +15,6 @@ from sid_tf2.constants import CAMERAS, PRECISIONS, Camera, get_camera  # noqa: F
 from sid_tf2.layers import DepthToSpace, UpsampleAndConcat, lrelu
 from sid_tf2.winograd import WinogradConv2D
 
-
 LEVELS = (1, 2, 3, 4, 5)  # resolution levels: 1 is the packed input's, 5 the 16x smaller one
 # The layers of each level: its convolutions (encoder and decoder), the pooling that leads
 # into it and the upsampling that lands on it.

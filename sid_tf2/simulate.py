@@ -23,8 +23,12 @@ in one line `error: ...` and exit status 1.
 
 import sys
 
+from absl import app, flags
+
+from sid_tf2 import cli
 from sid_tf2.simulation import *  # noqa: F401,F403  (the public API, re-exported)
 from sid_tf2.simulation import PROFILES, __all__, write_synthetic_dataset  # noqa: F401
+from sid_tf2.simulation.calibrate import calibrate_folders
 
 
 def parse_size(text):
@@ -37,8 +41,6 @@ def parse_size(text):
 
 def define_flags(flag_values=None):
     """Define the command-line flags (on absl's global FLAGS unless given others)."""
-    from absl import flags  # pylint: disable=import-outside-toplevel
-
     flag_values = flags.FLAGS if flag_values is None else flag_values
     flags.DEFINE_string("output_dir", None, "Folder of the synthetic dataset (required unless "
                         "--calibrate).", flag_values=flag_values)
@@ -75,8 +77,6 @@ def define_flags(flag_values=None):
 
 def run_calibration(values):
     """--calibrate: estimate, write and summarise a noise profile."""
-    from sid_tf2.simulation.calibrate import calibrate_folders  # pylint: disable=import-outside-toplevel
-
     if not values.dark_frames or not values.flat_pairs:
         raise ValueError("--calibrate needs --dark_frames=DIR and --flat_pairs=DIR")
     profile, results = calibrate_folders(values.dark_frames, values.flat_pairs,
@@ -89,8 +89,6 @@ def run_calibration(values):
 
 
 def main(argv, flag_values=None):
-    from absl import app, flags  # pylint: disable=import-outside-toplevel
-
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     values = flags.FLAGS if flag_values is None else flag_values
@@ -140,8 +138,6 @@ def _report(summary):
 
 def run():
     """`sid-simulate` and `python -m sid_tf2.simulate`."""
-    from sid_tf2 import cli  # pylint: disable=import-outside-toplevel  (the library use needs no flags)
-
     define_flags()
     cli.run(main)
 

@@ -18,9 +18,14 @@ import sys
 from absl import flags, logging
 
 from sid_tf2 import cli, speed_flags
+from sid_tf2.atomic import WriteError
 from sid_tf2.cli import config_flag_values, define_config_flags
+from sid_tf2.hardware import apply_math_settings
+from sid_tf2.simulate import parse_size, write_synthetic_dataset
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 from sid_tf2.training.config import GROUPS, TrainConfig
+from sid_tf2.training.interrupt import TrainingInterrupted
+from sid_tf2.training.lock import ResultDirBusy
 
 FLAGS = flags.FLAGS
 # Every setting of the run is a flag named, defaulted and explained by its TrainConfig field;
@@ -54,17 +59,12 @@ def _defaults():
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    cli.load_tensorflow(verbose=FLAGS.verbose)
-    from sid_tf2.atomic import WriteError
-    from sid_tf2.data import DatasetError
-    from sid_tf2.raw import RawFileError
-    from sid_tf2.training import TrainingError, train
-    from sid_tf2.training.interrupt import TrainingInterrupted
-    from sid_tf2.training.lock import ResultDirBusy
+    tf = cli.load_tensorflow(verbose=FLAGS.verbose)
+    from sid_tf2.data import DatasetError  # rawpy: off --help
+    from sid_tf2.raw import RawFileError  # rawpy: off --help
+    from sid_tf2.training import TrainingError, train  # TensorFlow: after load_tensorflow, off --help
 
     if FLAGS.cpu_devices:  # before anything initialises TensorFlow's devices
-        import tensorflow as tf
-
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * FLAGS.cpu_devices)
@@ -75,8 +75,6 @@ def main(argv):
         print(f"error: {error}", file=sys.stderr)
         return 2
     if speed is not None:  # --faithful: no TensorFloat-32 either, on GPUs that have it
-        from sid_tf2.hardware import apply_math_settings
-
         apply_math_settings(speed)
     if FLAGS.release_recipe and FLAGS.train_deconv:
         print("error: --release_recipe keeps the upsampling filters frozen: drop --train_deconv.",
@@ -119,8 +117,6 @@ def main(argv):
 
 def _write_synthetic(data_dir):
     """The --synthetic dataset (kept when already complete: the simulator resumes its own work)."""
-    from sid_tf2.simulate import parse_size, write_synthetic_dataset
-
     summary = write_synthetic_dataset(
         data_dir, num_scenes=FLAGS.synthetic_scenes, size=parse_size(FLAGS.synthetic_size),
         seed=FLAGS.seed, source_dir=FLAGS.synthetic_source_dir, noise_model=FLAGS.noise_model,

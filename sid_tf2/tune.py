@@ -18,7 +18,6 @@ from sid_tf2 import cli
 from sid_tf2.constants import CAMERA_NAMES, PURPOSES
 from sid_tf2.hardware import detect_hardware
 
-
 FLAGS = flags.FLAGS
 flags.DEFINE_list("retune", [], "Purposes to measure again: evaluate, enhance, train, or all.")
 flags.DEFINE_bool("clear", False, "Forget this machine's tuned settings.")

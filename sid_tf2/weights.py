@@ -33,6 +33,7 @@ import dataclasses
 import os
 import zipfile
 
+import h5py
 import numpy as np
 
 from sid_tf2.model import CAMERAS, build_unet, get_camera
@@ -130,8 +131,6 @@ def _locate(path):
 
 def _h5_shapes(handle, path):
     """[(dataset name, shape)] of the layer weights in an open Keras 3 weights HDF5 file."""
-    import h5py
-
     if "layers" not in handle:
         raise WeightsError(path, "not a Keras 3 weights file (no 'layers' group)")
     shapes = []
@@ -145,8 +144,6 @@ def _h5_shapes(handle, path):
 
 
 def _read_h5_shapes(kind, path):
-    import h5py
-
     try:
         if kind == KERAS_WEIGHTS:
             with h5py.File(path, "r") as handle:

@@ -16,10 +16,10 @@ import zipfile
 import keras
 import numpy as np
 import pytest
-from absl import flags
 import rawpy
 import tensorflow as tf
 import tifffile
+from absl import flags
 
 import sid_tf2
 from sid_tf2 import enhance

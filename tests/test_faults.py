@@ -32,11 +32,11 @@ from sid_tf2.dng import write_dng
 from sid_tf2.images import write_image
 from sid_tf2.raw import RawFileError, read_raw
 from sid_tf2.simulate import write_synthetic_dataset
+from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 from sid_tf2.training import TrainConfig, TrainingError, latest_checkpoint, train
 from sid_tf2.training.interrupt import TrainingInterrupted
 from sid_tf2.training.lock import LOCK_FILE, ResultDirBusy, ResultDirLock
 from weight_converter.convert import convert
-from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ONE_LINE_SPACE = r"error: {path}: not enough free space \(about [\d.]+ MB needed, [\d.]+ MB free\)"

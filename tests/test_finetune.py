@@ -6,9 +6,8 @@ import pytest
 import sid_tf2
 from sid_tf2.data import Scene, count_by_ratio, subset_scenes
 from sid_tf2.simulation.stream import OnTheFlySampler
-from sid_tf2.training import TrainConfig, make_optimizer, make_train_step, trained_variables, train
-from sid_tf2.training.finetune import (ENCODER_LAYERS, last_conv_layers, reinitialize_layers,
-                                       resolve_frozen_layers)
+from sid_tf2.training import TrainConfig, make_optimizer, make_train_step, train, trained_variables
+from sid_tf2.training.finetune import ENCODER_LAYERS, last_conv_layers, reinitialize_layers, resolve_frozen_layers
 
 
 def _batch(seed, size=16):

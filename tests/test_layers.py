@@ -1,8 +1,8 @@
 """Every custom Keras layer of the project through the one harness (tests/helpers.py)."""
 
 import numpy as np
-
 from helpers import run_layer_test
+
 from sid_tf2.layers import DepthToSpace, UpsampleAndConcat
 from sid_tf2.winograd import WinogradConv2D
 
@@ -25,5 +25,6 @@ def test_depth_to_space(tmp_path):
 def test_winograd_conv2d(tmp_path):
     x = RNG.random((1, 20, 28, 8), dtype=np.float32)
     output = run_layer_test(lambda: WinogradConv2D(16, 3, padding="same", name="w"), [x], tmp_path,
-                            prepare=lambda layer: layer.prepare(), policies=("float32",))  # float32 only (model.Variant)
+                            prepare=lambda layer: layer.prepare(),
+                            policies=("float32",))  # Winograd computes in float32 only (model.Variant)
     assert output.shape == (1, 20, 28, 16)

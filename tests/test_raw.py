@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import rawpy
 
-from sid_tf2 import dng, raw as sid_raw
+from sid_tf2 import dng
+from sid_tf2 import raw as sid_raw
 from sid_tf2.raw import RawFileError
 
 H, W = 64, 96

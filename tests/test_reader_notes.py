@@ -12,9 +12,10 @@ import warnings
 import numpy as np
 import pytest
 
-from sid_tf2 import enhance, raw as sid_raw
-from sid_tf2.enhance import decode
+from sid_tf2 import enhance
+from sid_tf2 import raw as sid_raw
 from sid_tf2.dng import write_dng
+from sid_tf2.enhance import decode
 from sid_tf2.raw import SID_XTRANS_PATTERN
 
 SHIFTED_PHASE = np.roll(SID_XTRANS_PATTERN, 1, axis=1)

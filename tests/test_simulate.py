@@ -12,8 +12,7 @@ import pytest
 import rawpy
 import skimage.io
 
-from sid_tf2 import dng
-from sid_tf2 import simulate
+from sid_tf2 import dng, simulate
 from sid_tf2.simulate import (
     NoiseParams,
     assign_photos,

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 import rawpy
 
-from sid_tf2 import dng
+from sid_tf2 import dng, simulate
 from sid_tf2 import raw as rawlib
-from sid_tf2 import simulate
 from sid_tf2.simulation import calibrate, noise_profile, raw_pairs, raw_sources, raw_stream
 from sid_tf2.simulation.noise import NoiseParams, sample_noise_params, simulate_short_exposure
 from sid_tf2.simulation.profiles import gain_at_iso, get_profile

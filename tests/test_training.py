@@ -16,18 +16,18 @@ import pytest
 import sid_tf2
 from sid_tf2 import tuning
 from sid_tf2.simulate import write_synthetic_dataset
+from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 from sid_tf2.training import (
     TrainConfig,
     TrainingError,
+    checkpoints,
     latest_checkpoint,
     make_optimizer,
     make_train_step,
     train,
 )
-from sid_tf2.training import checkpoints
 from sid_tf2.training.config import RESUME_KEYS
 from sid_tf2.training.initialize import initialize_from
-from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--epochs=6", "--patch_size=32", "--val_freq=0", "--save_freq=1000", "--seed=7",

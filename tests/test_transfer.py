@@ -1,8 +1,8 @@
 """The transfer experiment end to end (tiny), its report, and fine-tuning's resume rules."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 

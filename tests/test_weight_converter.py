@@ -12,8 +12,6 @@ import pytest
 import tensorflow as tf
 
 import sid_tf2
-from weight_converter.convert import ConversionError, convert
-from sid_tf2.tf1_names import checkpoint_shapes, weight_table
 from sid_tf2.tf1_checkpoint import (
     CheckpointError,
     adam_step_from_beta_powers,
@@ -23,6 +21,8 @@ from sid_tf2.tf1_checkpoint import (
     tf1_beta_power,
     write_tf1_checkpoint,
 )
+from sid_tf2.tf1_names import checkpoint_shapes, weight_table
+from weight_converter.convert import ConversionError, convert
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -18,6 +18,8 @@ import sys
 from absl import flags, logging
 
 from sid_tf2 import cli
+from sid_tf2.atomic import WriteError
+from sid_tf2.backends import MissingExtraError
 from sid_tf2.constants import CAMERA_NAMES
 
 FLAGS = flags.FLAGS
@@ -42,10 +44,8 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # SavedModel export logs every step at INFO
     cli.load_tensorflow(verbose=FLAGS.verbose)
-    # Imported here so that --help answers without loading TensorFlow.
-    from sid_tf2.atomic import WriteError
-    from weight_converter.convert import ConversionError, convert
-    from weight_converter.export import export_format
+    from weight_converter.convert import ConversionError, convert  # TensorFlow: after load_tensorflow, off --help
+    from weight_converter.export import export_format  # TensorFlow: after load_tensorflow, off --help
 
     if export_format(FLAGS.output):
         return _export()
@@ -80,9 +80,8 @@ def _input_size():
 
 
 def _export():
-    from sid_tf2.backends import MissingExtraError
-    from sid_tf2.weights import WeightsError, load_model_weights
-    from weight_converter.export import ExportError, export
+    from sid_tf2.weights import WeightsError, load_model_weights  # TensorFlow: off --help
+    from weight_converter.export import ExportError, export  # TensorFlow: off --help
 
     try:
         input_size = _input_size()

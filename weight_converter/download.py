@@ -36,6 +36,8 @@ import shutil
 import sys
 import tempfile
 
+from absl import flags
+
 from sid_tf2 import cli
 from sid_tf2.atomic import WriteError, reporting
 from weight_converter.google_drive import (
@@ -152,7 +154,7 @@ def verify_checkpoint(prefix, camera, read_tensors=True):
     `read_tensors`, reads every tensor from the data shard (TensorFlow checks each tensor's
     checksum). Raises CheckpointVerificationError naming the file and the problem.
     """
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
     published = get_published(camera)
     prefix = os.fspath(prefix)
@@ -199,7 +201,7 @@ def verify_checkpoint(prefix, camera, read_tensors=True):
 
 def verify_meta_graph(path, camera):
     """Checks that `path` is a MetaGraphDef of the SID graph for `camera`."""
-    from tensorflow.core.protobuf import meta_graph_pb2  # pylint: disable=import-outside-toplevel
+    from tensorflow.core.protobuf import meta_graph_pb2  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
     published = get_published(camera)
     path = os.fspath(path)
@@ -338,8 +340,6 @@ def _link_or_copy(source, destination):
 
 
 def _define_flags():
-    from absl import flags  # pylint: disable=import-outside-toplevel
-
     flags.DEFINE_enum("camera", None, sorted(PUBLISHED), "Which published checkpoint to fetch.")
     flags.DEFINE_string("output_dir", None,
                         "Directory for the checkpoint files (default: checkpoint/Sony or "
@@ -359,8 +359,6 @@ def _define_flags():
 
 
 def main(argv):
-    from absl import flags  # pylint: disable=import-outside-toplevel
-
     if len(argv) > 1:
         print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
         return 2

@@ -18,6 +18,8 @@ import numpy as np
 from sid_tf2.atomic import atomic_path
 from sid_tf2.backends.calibration import calibration_patches, check_input
 from sid_tf2.backends.common import agreement_psnr
+from sid_tf2.backends.litert_backend import LiteRTRunner, to_tflite
+from sid_tf2.backends.onnx_backend import OnnxRuntimeRunner, to_onnx
 from sid_tf2.constants import BACKEND_PRECISIONS
 
 FORMATS = {".tflite": "litert", ".onnx": "onnx"}
@@ -58,21 +60,13 @@ def export_format(output):
 
 def _convert(model, runtime, input_size, quantize, calibration):
     if runtime == "litert":
-        from sid_tf2.backends.litert_backend import to_tflite
-
         return to_tflite(model, input_size, quantize, calibration)
-    from sid_tf2.backends.onnx_backend import to_onnx
-
     return to_onnx(model, input_size, quantize, calibration)
 
 
 def _runner(runtime, path):
     if runtime == "litert":
-        from sid_tf2.backends.litert_backend import LiteRTRunner
-
         return LiteRTRunner(path)
-    from sid_tf2.backends.onnx_backend import OnnxRuntimeRunner
-
     return OnnxRuntimeRunner(path)
 
 

@@ -60,20 +60,20 @@ def make_runner(model, backend, precision="float32", calibration=None):
     # Imported here: this module is on sid-enhance's light path (--help, usage errors), and these
     # import TensorFlow (calibration, weights) or the optional runtimes (the *_backend modules).
     if precision in CALIBRATED and calibration is None:
-        from sid_tf2.backends.calibration import calibration_patches
-        from sid_tf2.weights import model_camera_name
+        from sid_tf2.backends.calibration import calibration_patches  # TensorFlow: off --help
+        from sid_tf2.weights import model_camera_name  # TensorFlow: off --help
 
         calibration = calibration_patches(model_camera_name(model))
     if backend == "openvino":
-        from sid_tf2.backends.openvino_backend import OpenVINORunner, to_openvino
+        from sid_tf2.backends.openvino_backend import OpenVINORunner, to_openvino  # the optional runtime
 
         return OpenVINORunner(to_openvino(model, precision, calibration), precision)
     if backend == "litert":
-        from sid_tf2.backends.litert_backend import LiteRTRunner, to_tflite
+        from sid_tf2.backends.litert_backend import LiteRTRunner, to_tflite  # the optional runtime
 
         quantize = None if precision == "float32" else precision
         return LiteRTRunner(to_tflite(model, quantize=quantize, calibration=calibration))
-    from sid_tf2.backends.onnx_backend import OnnxRuntimeRunner, to_onnx
+    from sid_tf2.backends.onnx_backend import OnnxRuntimeRunner, to_onnx  # the optional runtime
 
     quantize = None if precision == "float32" else precision
     return OnnxRuntimeRunner(to_onnx(model, quantize=quantize, calibration=calibration))

@@ -16,6 +16,7 @@ import sys
 from absl import flags
 
 from sid_tf2 import cli
+from sid_tf2.atomic import WriteError
 from sid_tf2.constants import CAMERA_NAMES
 
 FLAGS = flags.FLAGS
@@ -33,10 +34,8 @@ def main(argv):
     if len(argv) > 1:
         print(f"error: unexpected arguments: {' '.join(argv[1:])}", file=sys.stderr)
         return 2
-    # Imported here so that --help answers quickly.
-    from sid_tf2.data.check import check_dataset, count_list
-    from sid_tf2.atomic import WriteError
-    from sid_tf2.data.discovery import DatasetError
+    from sid_tf2.data.check import check_dataset, count_list  # rawpy: off --help
+    from sid_tf2.data.discovery import DatasetError  # rawpy: off --help
 
     try:
         if FLAGS.list_only:

@@ -250,7 +250,7 @@ class RawCache:
     def _decode_png(self, names):
         """A ground truth from a 16-bit RGB PNG (TensorFlow decodes 16-bit PNGs; Pillow would
         reduce them to 8 bits)."""
-        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel  (TensorFlow: only for 16-bit PNGs)
 
         path = names[0]
         with open(path, "rb") as stream:

@@ -25,8 +25,15 @@ import os
 
 from sid_tf2 import raw as rawlib
 from sid_tf2.data.cache import RawCache, describe_cfa
-from sid_tf2.data.discovery import (DatasetError, burst_of, camera_from_extension, raw_files,
-                                    read_list_file, scene_id_of, split_of)
+from sid_tf2.data.discovery import (
+    DatasetError,
+    burst_of,
+    camera_from_extension,
+    raw_files,
+    read_list_file,
+    scene_id_of,
+    split_of,
+)
 from sid_tf2.data.sampling import packed_shape, size_mismatch
 
 AUTO_DECODE_MAX_FILES = 100

@@ -19,8 +19,17 @@ import tensorflow as tf
 
 from sid_tf2.data.cache import as_cache, infer_camera
 from sid_tf2.data.discovery import DatasetError, Pair, Scene, pairs_of
-from sid_tf2.data.sampling import (CAMERA_BLOCK, CAMERA_CHANNELS, check_camera, draw_sample, epoch_order,
-                                   load_eval_example, load_train_example, packed_shape, size_mismatch)
+from sid_tf2.data.sampling import (
+    CAMERA_BLOCK,
+    CAMERA_CHANNELS,
+    check_camera,
+    draw_sample,
+    epoch_order,
+    load_eval_example,
+    load_train_example,
+    packed_shape,
+    size_mismatch,
+)
 
 
 def _find_malloc_trim():

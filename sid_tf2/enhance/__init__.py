@@ -18,9 +18,17 @@ from absl import flags  # noqa: F401  (`sid_tf2.enhance.flags.FlagValues()` in t
 from sid_tf2.enhance.command import DEFAULT_TILE_SIZE, define_flags, main, run
 from sid_tf2.enhance.decode import DecodedFile, decode_file
 from sid_tf2.enhance.folder import FolderRun, enhance_file, run_network
-from sid_tf2.enhance.output import (FORMAT_EXTENSIONS, EnhanceResult, OutputOptions, apply_orientation,
-                                    compare_image, output_paths, software_tag, write_output,
-                                    write_results)
+from sid_tf2.enhance.output import (
+                                    FORMAT_EXTENSIONS,
+                                    EnhanceResult,
+                                    OutputOptions,
+                                    apply_orientation,
+                                    compare_image,
+                                    output_paths,
+                                    software_tag,
+                                    write_output,
+                                    write_results,
+)
 from sid_tf2.photo_inputs import AUTO_PERCENTILE, AUTO_TARGET, RAW_EXTENSIONS, auto_ratio, collect_inputs
 
 __all__ = [

@@ -145,8 +145,8 @@ def main(argv, flag_values=None):
     ratio = _parse_ratio(values.ratio)
     cli.load_tensorflow(verbose=values.verbose)
     # Imported here, after the flags are checked and TensorFlow is loaded quietly: both import it.
-    from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel
-    from sid_tf2.weights import WeightsError, load_model_weights  # pylint: disable=import-outside-toplevel
+    from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
+    from sid_tf2.weights import WeightsError, load_model_weights  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
     try:
         check_speed_flags(values)

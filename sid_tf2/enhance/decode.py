@@ -15,8 +15,7 @@ import numpy as np
 from sid_tf2.dng import read_tiff_exposure_time
 from sid_tf2.exif import read_photo_metadata
 from sid_tf2.photo_inputs import AUTO_TARGET, auto_ratio
-from sid_tf2.raw import RawFileError, pack_bayer, pack_xtrans, raw_pattern, read_raw
-from sid_tf2.raw import render_ground_truth
+from sid_tf2.raw import RawFileError, pack_bayer, pack_xtrans, raw_pattern, read_raw, render_ground_truth
 
 SENSOR_CAMERA = {"Bayer": "sony", "X-Trans": "fuji"}
 CAMERA_SENSOR = {camera: sensor for sensor, camera in SENSOR_CAMERA.items()}

@@ -77,7 +77,7 @@ class FolderRun:
                  auto_target=AUTO_TARGET, options=OutputOptions(), overwrite=False):
         # Imported here, where TensorFlow is loaded already: sid_tf2.enhance stays free of it
         # until main has parsed the flags.
-        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
         self.files = files
         self.failures = failures  # (path, reason), in the order they happened

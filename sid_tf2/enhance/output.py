@@ -104,8 +104,7 @@ def compare_image(rendered, output):
 
 
 def _to_bits(image, bit_depth):
-    # Imported here: sid_tf2.metrics imports TensorFlow, kept off sid-enhance's --help.
-    from sid_tf2.metrics import quantise  # pylint: disable=import-outside-toplevel
+    from sid_tf2.metrics import quantise  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
     return quantise(image, np.uint8 if bit_depth == 8 else np.uint16)
 
@@ -121,8 +120,7 @@ def write_output(path, image, metadata_entries, *, quality=95, png_level=PNG_LEV
         ifd0, exif, gps = metadata_entries
         tiff.write_tiff(path, ifd0, image, exif=exif, gps=gps)
     else:
-        # Imported here: sid_tf2.images imports TensorFlow, kept off sid-enhance's --help.
-        from sid_tf2.images import write_image  # pylint: disable=import-outside-toplevel
+        from sid_tf2.images import write_image  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
         write_image(path, image, exif=exif_blob(metadata_entries), quality=quality,
                     png_level=png_level)

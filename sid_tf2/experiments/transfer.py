@@ -33,9 +33,15 @@ import time
 
 from absl import flags
 
-from sid_tf2 import cli
-from sid_tf2.atomic import write_text
+from sid_tf2 import cli, data
+from sid_tf2.atomic import WriteError, write_text
 from sid_tf2.experiments.report import line_chart_svg, markdown_table, write_report
+from sid_tf2.simulate import parse_size, write_synthetic_dataset
+from sid_tf2.simulation import default_photo_paths, list_photo_paths
+from sid_tf2.simulation.raw_sources import list_raw_paths
+from sid_tf2.training.config import TrainConfig
+from sid_tf2.training.interrupt import TrainingInterrupted
+from sid_tf2.training.lock import ResultDirBusy
 
 FLAGS = flags.FLAGS
 ARMS = ("scratch", "pretrain", "finetune")
@@ -88,8 +94,6 @@ def define_flags():
 def split_default_photos(output_dir):
     """Two disjoint folders of scikit-image's photographs (even / odd positions), for the source
     and the stand-in target domain. Returns (source_dir, target_dir)."""
-    from sid_tf2.simulation import default_photo_paths  # pylint: disable=import-outside-toplevel
-
     folders = []
     for name, parity in (("source", 0), ("target", 1)):
         folder = os.path.join(output_dir, "photos", name)
@@ -105,9 +109,6 @@ def split_default_photos(output_dir):
 def describe_sources(source_dir, photo_size=None):
     """What a pretraining source folder holds, for the report: photographs, raw files or both
     (`photo_size`: the scene size photographs are cut to, when they are)."""
-    from sid_tf2.simulation import list_photo_paths  # pylint: disable=import-outside-toplevel
-    from sid_tf2.simulation.raw_sources import list_raw_paths  # pylint: disable=import-outside-toplevel
-
     photos, raws = len(list_photo_paths(source_dir)), len(list_raw_paths(source_dir))
     photo_text = "photographs (unprocessed" + (f", scenes of {photo_size})" if photo_size else ")")
     kinds = [f"{count} {name}" for count, name in (
@@ -135,11 +136,10 @@ def _load_history(arm_dir):
 
 def run_arm(name, config, target_dir, log):
     """Train (or resume) one arm and score it on the target's test split; returns its record."""
-    from sid_tf2 import data  # pylint: disable=import-outside-toplevel
-    from sid_tf2.evaluation import evaluate, select_pairs  # pylint: disable=import-outside-toplevel
-    from sid_tf2.model import build_unet  # pylint: disable=import-outside-toplevel
-    from sid_tf2.training import train  # pylint: disable=import-outside-toplevel
-    from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel
+    from sid_tf2.evaluation import evaluate, select_pairs  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
+    from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
+    from sid_tf2.model import build_unet  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
+    from sid_tf2.training import train  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
     result_dir = config.output.result_dir
     history = _load_history(result_dir) or {"validation": [], "train_seconds": 0.0, "epochs_run": 0}
@@ -217,11 +217,8 @@ def main(argv):
     """Run the experiment; expected failures (a dataset, a raw file, the disk) end in one line."""
     del argv
     cli.load_tensorflow(verbose=FLAGS.verbose)
-    from sid_tf2.atomic import WriteError  # pylint: disable=import-outside-toplevel
-    from sid_tf2.data import DatasetError  # pylint: disable=import-outside-toplevel
-    from sid_tf2.training import TrainingError  # pylint: disable=import-outside-toplevel
-    from sid_tf2.training.interrupt import TrainingInterrupted  # pylint: disable=import-outside-toplevel
-    from sid_tf2.training.lock import ResultDirBusy  # pylint: disable=import-outside-toplevel
+    from sid_tf2.data import DatasetError  # pylint: disable=import-outside-toplevel  (rawpy: off --help)
+    from sid_tf2.training import TrainingError  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
     try:
         return _run()
@@ -234,10 +231,6 @@ def main(argv):
 
 
 def _run():
-    from sid_tf2 import data  # pylint: disable=import-outside-toplevel
-    from sid_tf2.simulate import parse_size, write_synthetic_dataset  # pylint: disable=import-outside-toplevel
-    from sid_tf2.training import TrainConfig  # pylint: disable=import-outside-toplevel
-
     def log(message):
         print(message, flush=True)
 

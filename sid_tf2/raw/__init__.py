@@ -58,6 +58,7 @@ __all__ = [
     "pack_sony",
     "pack_xtrans",
     "parse_sid_name",
+    "raw_pattern",
     "read_exposure_time",
     "read_raw",
     "render_ground_truth",

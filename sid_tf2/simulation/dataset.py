@@ -456,9 +456,7 @@ def _write_scene(output_dir, scene_id, index, long, *, seed, bursts, ratios, noi
 
 
 def _write_dng(path, mosaic, metadata, exposure_time, iso, make, model):
-    # Imported here: tifffile (through dng) is needed only once files are written, which keeps
-    # `python -m sid_tf2.simulate --help` quick.
-    from sid_tf2 import dng  # pylint: disable=import-outside-toplevel
+    from sid_tf2 import dng  # pylint: disable=import-outside-toplevel  (PIL, through dng: only when writing)
 
     dng.write_dng(
         path, mosaic, cfa_pattern=metadata.cfa_pattern, black_level=metadata.black_level,

@@ -150,7 +150,7 @@ def _xyz_to_cam(raw):
 
 def read_raw_source(path):
     """Read a clean Bayer raw file as a `RawSource`; `RawSourceError` says why it cannot be one."""
-    from sid_tf2 import raw as rawlib  # pylint: disable=import-outside-toplevel
+    from sid_tf2 import raw as rawlib  # pylint: disable=import-outside-toplevel  (rawpy: off --help)
 
     try:
         with rawlib.read_raw(path) as raw:

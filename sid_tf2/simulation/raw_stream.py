@@ -15,6 +15,8 @@ import tempfile
 
 import numpy as np
 
+from sid_tf2 import dng
+from sid_tf2 import raw as rawlib
 from sid_tf2.simulation.noise import sample_noise_params, simulate_short_exposure
 from sid_tf2.simulation.raw_pairs import pair_gain
 from sid_tf2.simulation.raw_sources import RawSourceError, read_usable_source
@@ -34,9 +36,6 @@ def check_raw_source(path, patch_size, max_ratio):
 
 def render_long_exposure(source):
     """uint16 [H, W, 3]: SID's ground truth of a raw source, rendered from its long-exposure DNG."""
-    from sid_tf2 import dng  # pylint: disable=import-outside-toplevel
-    from sid_tf2 import raw as rawlib  # pylint: disable=import-outside-toplevel
-
     with tempfile.TemporaryDirectory(prefix="sid-raw-source-") as folder:
         path = pathlib.Path(folder) / "long.dng"
         dng.write_dng(path, source.mosaic, cfa_pattern=source.cfa_pattern,
@@ -48,8 +47,6 @@ def render_long_exposure(source):
 
 def raw_example(source, rendered, patch_size, ratio, params, rng):
     """(input [p, p, 4], gt [2p, 2p, 3]) float32 of one window of a raw source."""
-    from sid_tf2 import raw as rawlib  # pylint: disable=import-outside-toplevel
-
     side = 2 * int(patch_size)
     height, width = source.mosaic.shape
     top = 2 * int(rng.integers(0, (height - side) // 2 + 1))

@@ -32,7 +32,7 @@ class PhotoError(ValueError):
 
 def skimage_data_dir():
     """The folder of scikit-image's bundled data files."""
-    import skimage  # pylint: disable=import-outside-toplevel
+    import skimage  # pylint: disable=import-outside-toplevel  (scikit-image: off --help)
 
     return pathlib.Path(skimage.__file__).resolve().parent / "data"
 
@@ -66,7 +66,7 @@ def read_photo(path):
     multi-frame file gives its first frame. Raises `PhotoError` naming the file when it cannot
     be used.
     """
-    from PIL import Image, ImageOps  # pylint: disable=import-outside-toplevel
+    from PIL import Image, ImageOps  # pylint: disable=import-outside-toplevel  (PIL: only when reading photographs)
 
     try:
         with Image.open(path) as opened:
@@ -98,7 +98,7 @@ def scene_from_photo(photo, size, rng, *, max_zoom=1.25, flip=True):
     Returns:
       (image float32 [H, W, 3], info dict with the crop box, zoom and flip).
     """
-    import skimage.transform  # pylint: disable=import-outside-toplevel
+    import skimage.transform  # pylint: disable=import-outside-toplevel  (scikit-image: off --help)
 
     height, width = (int(s) for s in size)
     photo_h, photo_w = photo.shape[:2]

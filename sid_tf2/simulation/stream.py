@@ -34,16 +34,22 @@ import dataclasses
 import warnings
 
 import numpy as np
+import skimage.transform
 import tensorflow as tf
 
-from sid_tf2 import raw as rawlib
 import sid_tf2.simulation.noise as noise_lib
 import sid_tf2.simulation.raw_stream as raw_stream_lib
 import sid_tf2.simulation.sources as sources_lib
+from sid_tf2 import raw as rawlib
 from sid_tf2.simulation.profiles import get_profile
 from sid_tf2.simulation.raw_sources import RawSourceError, is_raw_path, list_raw_paths
-from sid_tf2.simulation.unprocess import (inverse_smoothstep, sample_wb_gains, sample_xyz_to_cam, srgb_to_linear,
-                                          unprocess)
+from sid_tf2.simulation.unprocess import (
+    inverse_smoothstep,
+    sample_wb_gains,
+    sample_xyz_to_cam,
+    srgb_to_linear,
+    unprocess,
+)
 
 STREAM_TAG = 5  # keeps these generators apart from the data layer's streams
 _PHOTO_CACHE_BYTES = 512 * 2**20
@@ -73,8 +79,6 @@ class SimulatedElement:
 def _window(photo, side, scene_size, rng, max_zoom=1.25):
     """A random side x side window of `photo` seen at the scale of a scene whose short side is
     `scene_size` (zoomed in by up to `max_zoom`), mirrored with probability 0.5."""
-    import skimage.transform  # pylint: disable=import-outside-toplevel
-
     photo_h, photo_w = photo.shape[:2]
     scale = scene_size / min(photo_h, photo_w) * float(rng.uniform(1.0, max_zoom))
     crop = int(min(photo_h, photo_w, max(2, round(side / scale))))

@@ -30,6 +30,7 @@ from sid_tf2.images import write_image
 from sid_tf2.metrics import psnr, to_uint8
 from sid_tf2.model import build_unet
 from sid_tf2.progress import Progress, format_duration
+from sid_tf2.simulation.stream import OnTheFlySampler
 from sid_tf2.training.checkpoints import (
     CHECKPOINTS,
     TrainingState,
@@ -116,8 +117,6 @@ def _make_sampler(config, scenes):
     """
     simulation, patch_size, seed = config.simulation, config.schedule.patch_size, config.schedule.seed
     if simulation.simulate_on_the_fly:
-        from sid_tf2.simulation.stream import OnTheFlySampler  # pylint: disable=import-outside-toplevel
-
         return OnTheFlySampler(
             simulation.source_dir, patch_size=patch_size, seed=seed,
             examples_per_epoch=simulation.on_the_fly_examples, noise_model=simulation.noise_model,

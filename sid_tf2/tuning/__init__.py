@@ -35,17 +35,58 @@ SID_TF2_TUNING=off uses the reasoned rule without reading the cache (the test su
 SID_TF2_CACHE_DIR moves the cache from the platform's user cache directory.
 """
 
-from sid_tf2.tuning.cache import (CACHE_ENV, CACHE_FILE, RUNTIME_DISTRIBUTIONS, TUNER_REVISION, CacheEntryError,
-                                  cache_path, clear, fingerprint_key, installed_runtimes, load_cache,
-                                  machine_fingerprint, parse_entry, store_entry)
+from sid_tf2.tuning.cache import (
+                                  CACHE_ENV,
+                                  CACHE_FILE,
+                                  RUNTIME_DISTRIBUTIONS,
+                                  TUNER_REVISION,
+                                  CacheEntryError,
+                                  cache_path,
+                                  clear,
+                                  fingerprint_key,
+                                  installed_runtimes,
+                                  load_cache,
+                                  machine_fingerprint,
+                                  parse_entry,
+                                  store_entry,
+)
 from sid_tf2.tuning.choose import TUNING_ENV, predictor_for_purpose, tuned_settings
-from sid_tf2.tuning.measuring import (BUDGET, CHECK_SIDE, ENHANCE_INPUT, ENHANCE_TILE, ESTIMATED_SECONDS,
-                                      EVALUATE_INPUT, MAX_ROUNDS, MIN_ROUNDS, TRAIN_PATCH, TRAIN_PATCH_LIMIT,
-                                      TRAIN_STEPS, check_accuracy, full_range_model, measure_inference,
-                                      measure_training, measured_shape, psnr, realistic_input, tiled_to)
-from sid_tf2.tuning.ranking import (CANDIDATES, FLOOR_DB, IDENTICAL_DB, MARGIN, PURPOSES, TRAIN_LOSS_RTOL,
-                                    Measurement, candidates, machine_kind, rank, reasoned, settings_named,
-                                    table_lines)
+from sid_tf2.tuning.measuring import (
+                                  BUDGET,
+                                  CHECK_SIDE,
+                                  ENHANCE_INPUT,
+                                  ENHANCE_TILE,
+                                  ESTIMATED_SECONDS,
+                                  EVALUATE_INPUT,
+                                  MAX_ROUNDS,
+                                  MIN_ROUNDS,
+                                  TRAIN_PATCH,
+                                  TRAIN_PATCH_LIMIT,
+                                  TRAIN_STEPS,
+                                  check_accuracy,
+                                  full_range_model,
+                                  measure_inference,
+                                  measure_training,
+                                  measured_shape,
+                                  psnr,
+                                  realistic_input,
+                                  tiled_to,
+)
+from sid_tf2.tuning.ranking import (
+                                  CANDIDATES,
+                                  FLOOR_DB,
+                                  IDENTICAL_DB,
+                                  MARGIN,
+                                  PURPOSES,
+                                  TRAIN_LOSS_RTOL,
+                                  Measurement,
+                                  candidates,
+                                  machine_kind,
+                                  rank,
+                                  reasoned,
+                                  settings_named,
+                                  table_lines,
+)
 
 __all__ = [
     "BUDGET", "CACHE_ENV", "CACHE_FILE", "CANDIDATES", "CHECK_SIDE", "ENHANCE_INPUT", "ENHANCE_TILE",

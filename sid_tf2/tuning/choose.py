@@ -17,12 +17,37 @@ from sid_tf2 import hardware
 from sid_tf2.backends import check_backend
 from sid_tf2.constants import DEFAULT_TILE_OVERLAP
 from sid_tf2.inference import TENSORFLOW_ONLY, check_tiles, make_predictor
-from sid_tf2.tuning.cache import (CACHE_ENV, CacheEntryError, cache_path, cached_entry, fingerprint_key,
-                                  machine_fingerprint, parse_entry, store_entry)
-from sid_tf2.tuning.measuring import (BUDGET, ESTIMATED_SECONDS, check_accuracy, full_range_model,
-                                      measure_inference, measure_training, measured_shape)
-from sid_tf2.tuning.ranking import (CANDIDATES, FLOOR_DB, MARGIN, PURPOSES, candidates, machine_kind, rank,
-                                    reasoned, settings_named, table_lines)
+from sid_tf2.tuning.cache import (
+    CACHE_ENV,
+    CacheEntryError,
+    cache_path,
+    cached_entry,
+    fingerprint_key,
+    machine_fingerprint,
+    parse_entry,
+    store_entry,
+)
+from sid_tf2.tuning.measuring import (
+    BUDGET,
+    ESTIMATED_SECONDS,
+    check_accuracy,
+    full_range_model,
+    measure_inference,
+    measure_training,
+    measured_shape,
+)
+from sid_tf2.tuning.ranking import (
+    CANDIDATES,
+    FLOOR_DB,
+    MARGIN,
+    PURPOSES,
+    candidates,
+    machine_kind,
+    rank,
+    reasoned,
+    settings_named,
+    table_lines,
+)
 
 TUNING_ENV = "SID_TF2_TUNING"
 

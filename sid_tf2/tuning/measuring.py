@@ -21,6 +21,7 @@ from sid_tf2.constants import camera_for_channels
 from sid_tf2.inference import make_predictor
 from sid_tf2.model import build_unet, get_camera
 from sid_tf2.simulation.stream import OnTheFlySampler
+from sid_tf2.training.step import make_optimizer, make_train_step
 from sid_tf2.tuning.ranking import FLOOR_DB, IDENTICAL_DB, TRAIN_LOSS_RTOL, Measurement
 
 BUDGET = 30.0  # seconds: rounds after the third are timed only within it
@@ -156,10 +157,6 @@ def measure_training(settings, camera="sony", *, patch=TRAIN_PATCH, budget=BUDGE
 
     Returns a list of `Measurement`.
     """
-    # Imported here: the training package's loop imports the tuner, so importing it at the top
-    # would make each package's import start the other's.
-    from sid_tf2.training.step import make_optimizer, make_train_step  # pylint: disable=import-outside-toplevel
-
     started = time.monotonic()
     spec = get_camera(camera)
     inputs = tiled_to(realistic_input(spec.in_channels), patch, patch)
