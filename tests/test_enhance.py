@@ -26,8 +26,8 @@ from sid_tf2 import enhance
 from sid_tf2.dng import write_dng
 from sid_tf2.inference import make_predictor
 from sid_tf2.raw import SID_XTRANS_PATTERN, RawFileError, render_ground_truth
+from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 from sid_tf2.weights import WeightsError, find_weights, load_model_weights
-from weight_converter.tf1_checkpoint import save_tf1_checkpoint
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 H, W = 96, 128  # mosaic size of the Bayer test files
