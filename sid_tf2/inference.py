@@ -17,7 +17,8 @@ import tensorflow as tf
 
 from sid_tf2.backends import check_backend, make_runner
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP, camera_for_channels
-from sid_tf2.hardware import SpeedSettings
+from sid_tf2.frozen_graph import FrozenGraphRunner
+from sid_tf2.hardware import SpeedSettings, gpu_names
 from sid_tf2.model import Variant, build_unet, get_camera
 from sid_tf2.winograd import prepare_winograd
 
@@ -174,10 +175,15 @@ class Predictor:
         return output
 
 
-def _tensorflow_run(model, settings):
+def _tensorflow_run(model, settings, whole_images):
     """(callable from a NumPy batch to a NumPy output, the model it runs): a snapshot of the
-    model as `settings` ask, in a tf.function (one trace for every input size)."""
+    model as `settings` ask. Whole float32 images on a CPU without XLA run its graph frozen in a
+    session (`sid_tf2.frozen_graph`: measured faster there, beyond noise); the rest a
+    tf.function (one trace for every input size)."""
     model = _snapshot(model, settings.variant)
+    if (whole_images and settings.variant == Variant() and not settings.jit_compile
+            and not gpu_names()):
+        return FrozenGraphRunner(model), model
     signature = [tf.TensorSpec([None, None, None, model.input_shape[-1]], tf.float32)]
     function = tf.function(lambda x: model(x, training=False), input_signature=signature,
                            jit_compile=settings.jit_compile)
@@ -229,6 +235,6 @@ def make_predictor(model, *, backend="tensorflow", precision=None, jit_compile=N
         settings = SpeedSettings(precision or "float32", bool(jit_compile), "as asked",
                                  low_precision_from=low_precision_from,
                                  winograd_levels=tuple(winograd_levels))
-    run, variant_model = _tensorflow_run(model, settings)
+    run, variant_model = _tensorflow_run(model, settings, whole_images=tile_size is None)
     return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap,
                      settings=settings, model=variant_model)
