@@ -238,7 +238,9 @@ def main():
         if calls:
             results = common.interleaved(calls, warmup=args.warmup, repeats=args.repeats)
         calls.clear()
-        quality = {name: common.psnr(output, reference) for name, output in outputs.items()}
+        from sid_tf2.backends.common import agreement_psnr  # TensorFlow: off --help
+
+        quality = {name: agreement_psnr(output, reference) for name, output in outputs.items()}
         outputs.clear()
         memory_results = common.peaks_in_children(memory, lambda name: child_argv(args, name),
                                                   "after conversion, before inference")

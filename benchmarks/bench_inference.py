@@ -213,7 +213,9 @@ def main():
             from sid_tf2.inference import make_predictor
 
             reference = np.clip(make_predictor(model)(packed), 0.0, 1.0)
-        quality = {name: common.psnr(output, reference) for name, output in outputs.items()}
+        from sid_tf2.backends.common import agreement_psnr  # TensorFlow: off --help
+
+        quality = {name: agreement_psnr(output, reference) for name, output in outputs.items()}
         worst = {name: float(np.abs(output - reference).max()) for name, output in outputs.items()}
         outputs.clear()
     finally:

@@ -447,14 +447,6 @@ def synthetic_pair(height, width, seed=0, camera="sony"):
     return np.clip(packed, 0.0, 1.0)[None], gt[None]
 
 
-def psnr(image, reference, data_range=1.0):
-    """PSNR in dB of two float arrays on [0, data_range] (inf when identical)."""
-    import numpy as np
-
-    mse = float(np.mean((np.asarray(image, np.float64) - np.asarray(reference, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(data_range**2 / mse)
-
-
 # --------------------------------------------------------------------------------------------
 # The original TF1 graph
 
