@@ -3,8 +3,8 @@
 - `subprocess`: the test, a fixture it uses or a helper function of its module that it calls
   starts a process (a script, a command line, a second writer); each such start pays
   TensorFlow's import of several seconds.
-- `slow`: `subprocess` tests, the modules listed in SLOW_MODULES (many training steps or
-  large inputs), and tests marked `@pytest.mark.slow` by hand (XLA compilations, every
+- `slow`: `subprocess` tests, the modules listed in SLOW_MODULES (many training steps, large
+  inputs, every export runtime), and tests marked `@pytest.mark.slow` by hand (XLA compilations, every
   runtime). `python -m pytest -m "not slow"` is the quick subset for editing; CI runs
   everything.
 """
@@ -14,7 +14,8 @@ import inspect
 import pytest
 
 STARTS_A_PROCESS = ("subprocess.", "sys.executable", "Popen(")
-SLOW_MODULES = ("test_distribute", "test_faults", "test_training_parity", "test_train_step_parity", "test_transfer")
+SLOW_MODULES = ("test_distribute", "test_export", "test_faults", "test_training_parity", "test_train_step_parity",
+                "test_transfer")
 
 
 def _sources(item):
