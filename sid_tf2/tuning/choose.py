@@ -9,14 +9,13 @@ environment.
 
 import dataclasses
 import datetime
+import functools
 import logging
 import os
 import time
 
 from sid_tf2 import hardware
-from sid_tf2.backends import check_backend
-from sid_tf2.constants import DEFAULT_TILE_OVERLAP
-from sid_tf2.inference import TENSORFLOW_ONLY, check_tiles, make_predictor
+from sid_tf2.inference import make_predictor
 from sid_tf2.tuning.cache import (
     CACHE_ENV,
     CacheEntryError,
@@ -35,6 +34,7 @@ from sid_tf2.tuning.measuring import (
     measure_inference,
     measure_training,
     measured_shape,
+    needs_accuracy_check,
 )
 from sid_tf2.tuning.ranking import (
     CANDIDATES,
@@ -95,23 +95,26 @@ def tuned_settings(purpose, *, model=None, camera="sony", tune=False, retune=Fal
     if len(names) == 1:
         return _with_reason(settings_named(purpose, names[0]),
                             f"the only candidate on a {machine.describe()}, nothing to measure")
+    # The network the inference candidates run on: the caller's, else the full-range stand-in,
+    # built once and only when a measurement or a 16-bit check needs it.
+    network = functools.cache(lambda: model if model is not None else full_range_model(camera))
     fingerprint = machine_fingerprint(machine)
     path = cache_path()
     rows, measured_now = None, False
     if not retune:
         rows = _cached_rows(purpose, machine, fingerprint, path, log, measured_shape(purpose, patch))
     if rows is None and (tune or retune):
-        rows = _measure_and_store(purpose, machine, fingerprint, path, model, camera, patch, budget, log)
+        rows = _measure_and_store(purpose, machine, fingerprint, path, network, camera, patch, budget, log)
         measured_now = True
     if rows is None:
         choice = reasoned(purpose, machine).name
-        return _first_accurate(purpose, dict.fromkeys([choice, names[0]]), model, camera, log, lambda name: (
+        return _first_accurate(purpose, dict.fromkeys([choice, names[0]]), network, log, lambda name: (
             "reasoned, not measured: `sid-tune` measures this machine" if name == choice else
             f"the original's computation; {choice} was reasoned, not measured"))
     when = "measured now" if measured_now else "measured before"
     reference = rows[0]
     medians = {row.name: row.median for row in rows}
-    return _first_accurate(purpose, rank(rows), model, camera, log, lambda name: (
+    return _first_accurate(purpose, rank(rows), network, log, lambda name: (
         f"{reference.median / medians[name]:.2f}x the original's computation, {when}; `sid-tune` "
         f"shows the table" if name != reference.name else
         f"the original's computation: no candidate was {MARGIN:.0%} faster, {when}; `sid-tune` "
@@ -133,19 +136,16 @@ def _cached_rows(purpose, machine, fingerprint, path, log, shape):
         return None
 
 
-def _measure_and_store(purpose, machine, fingerprint, path, model, camera, patch, budget, log):
+def _measure_and_store(purpose, machine, fingerprint, path, network, camera, patch, budget, log):
     options = candidates(purpose, machine)
     say = log or (lambda text: None)
     say(f"measuring the {purpose} settings once for this machine: {len(options)} candidates "
         f"({', '.join(o.name for o in options)}), about {ESTIMATED_SECONDS[purpose] * len(options)} s ...")
     started = time.monotonic()
     if purpose == "train":
-        rows = measure_training(options, camera, patch=measured_shape(purpose, patch)[0],
-                                          budget=budget)
+        rows = measure_training(options, camera, patch=measured_shape(purpose, patch)[0], budget=budget)
     else:
-        rows = measure_inference(
-            purpose, options, model if model is not None else full_range_model(camera),
-            shape=measured_shape(purpose), budget=budget)
+        rows = measure_inference(purpose, options, network(), shape=measured_shape(purpose), budget=budget)
     if rows[0].error:
         _warn(log, f"nothing measured: the original's computation failed to run ({rows[0].error})")
         return None
@@ -164,14 +164,13 @@ def _measure_and_store(purpose, machine, fingerprint, path, model, camera, patch
     return rows
 
 
-def _first_accurate(purpose, names, model, camera, log, why):
-    """The first of `names` (the reference last) that meets the purpose's floor on `model`,
+def _first_accurate(purpose, names, network, log, why):
+    """The first of `names` (the reference last) that meets the purpose's floor on `network()`,
     with `why(name)` as its reason; a 16-bit choice that misses it is said in one line."""
     names = list(names)
     for name in names[:-1]:
         settings = settings_named(purpose, name)
-        quality = check_accuracy(purpose, settings,
-                                           model if model is not None else full_range_model(camera))
+        quality = check_accuracy(purpose, settings, network()) if needs_accuracy_check(purpose, settings) else None
         if quality is not None and quality < FLOOR_DB[purpose]:
             _warn(log, f"{name} is {quality:.0f} dB from float32 on this network, under the "
                        f"{purpose} floor of {FLOOR_DB[purpose]:.0f} dB: using the next choice")
@@ -194,13 +193,11 @@ def predictor_for_purpose(model, *, purpose=None, tune=False, **predictor_option
       predictor_options: as `sid_tf2.inference.make_predictor` takes them.
     """
     if purpose is not None:
-        backend = predictor_options.get("backend", "tensorflow")
-        if backend != "tensorflow":  # the errors make_predictor gives, in its order
-            check_tiles(predictor_options.get("tile_size"),
-                        predictor_options.get("tile_overlap", DEFAULT_TILE_OVERLAP))
-            check_backend(backend, predictor_options.get("precision") or "float32")
-            raise ValueError(TENSORFLOW_ONLY.format(backend=backend))
-        if all(predictor_options.get(name) is None for name in ("settings", "precision", "jit_compile")):
+        if predictor_options.get("backend", "tensorflow") != "tensorflow":
+            # A purpose is TensorFlow's: make_predictor refuses TensorFlow settings for another
+            # runtime, after its own checks of the tiles and the precision.
+            predictor_options["settings"] = hardware.FAITHFUL
+        elif all(predictor_options.get(name) is None for name in ("settings", "precision", "jit_compile")):
             predictor_options["settings"] = tuned_settings(purpose, model=model, tune=tune)
     return make_predictor(model, **predictor_options)
 

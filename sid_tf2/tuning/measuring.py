@@ -85,10 +85,16 @@ def psnr(output, reference):
     return min(IDENTICAL_DB, agreement_psnr(output, reference))
 
 
+def needs_accuracy_check(purpose, settings):
+    """Whether `settings` are checked on the model that will run: 16-bit ones, for a purpose
+    with an output floor (float32 settings were checked when measured)."""
+    return settings.precision != "float32" and purpose in FLOOR_DB
+
+
 def check_accuracy(purpose, settings, model):
     """PSNR of `settings` against float32 on `model`, on a realistic input (None where the
-    settings compute in float32 and need no per-model check)."""
-    if settings.precision == "float32" or purpose not in FLOOR_DB:
+    settings need no per-model check)."""
+    if not needs_accuracy_check(purpose, settings):
         return None
     packed = realistic_input(model.input_shape[-1])
     camera = camera_for_channels(model.input_shape[-1]).name
@@ -97,7 +103,6 @@ def check_accuracy(purpose, settings, model):
     fast.set_weights(model.get_weights())
     return psnr(np.asarray(fast(packed, training=False), np.float32),
                 np.asarray(model(packed, training=False), np.float32))
-
 
 
 def _interleaved(calls, budget, started, warm_up=True):
