@@ -19,17 +19,8 @@ from sid_tf2.backends import check_backend, make_runner
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP, camera_for_channels
 from sid_tf2.frozen_graph import FrozenGraphRunner
 from sid_tf2.hardware import SpeedSettings, gpu_names
-from sid_tf2.model import Variant, build_unet, get_camera
+from sid_tf2.model import Variant, build_unet
 from sid_tf2.winograd import prepare_winograd
-
-TENSORFLOW_ONLY = ("jit_compile, settings and purpose are TensorFlow's; the {backend} backend "
-                   "compiles by itself")
-"""The error for TensorFlow's options given with another backend (`purpose` is resolved into
-settings by `sid_tf2.tuning.predictor_for_purpose`, which raises this too)."""
-
-
-def _model_camera(model):
-    return camera_for_channels(model.input_shape[-1]).name
 
 
 def _snapshot(model, variant):
@@ -37,7 +28,8 @@ def _snapshot(model, variant):
     predictor computes with the weights it was made with, whatever happens to `model` later
     (the same as the deployment runtimes, which convert the weights at creation). Winograd
     kernels transformed."""
-    copy = build_unet(_model_camera(model), variant.precision, low_precision_from=variant.low_precision_from,
+    camera = camera_for_channels(model.input_shape[-1]).name
+    copy = build_unet(camera, variant.precision, low_precision_from=variant.low_precision_from,
                       winograd_levels=variant.winograd_levels)
     copy.set_weights(model.get_weights())
     prepare_winograd(copy)
@@ -118,7 +110,7 @@ def _weight_sum(axis_weights, length):
     return total
 
 
-def check_tiles(tile_size, tile_overlap):
+def _check_tiles(tile_size, tile_overlap):
     """Raise ValueError for a tile size or overlap the tiling cannot use."""
     if tile_size is not None:
         if tile_size % ALIGNMENT or tile_size <= 0:
@@ -146,7 +138,7 @@ class Predictor:
         self.tile_overlap = tile_overlap
         self.settings = settings
         self.model = model
-        check_tiles(tile_size, tile_overlap)
+        _check_tiles(tile_size, tile_overlap)
 
     def __call__(self, packed):
         packed = np.asarray(packed, np.float32)
@@ -219,15 +211,17 @@ def make_predictor(model, *, backend="tensorflow", precision=None, jit_compile=N
     Settings chosen for a purpose (`purpose="enhance"`) are the tuner's: `sid_tf2.make_predictor`
     (`sid_tf2.tuning.predictor_for_purpose`) resolves them, then calls this.
     """
-    block = get_camera(_model_camera(model)).block_size
-    check_tiles(tile_size, tile_overlap)  # before a conversion that may take seconds
+    block = camera_for_channels(model.input_shape[-1]).block_size
+    _check_tiles(tile_size, tile_overlap)  # before a conversion that may take seconds
     if settings is not None and settings.backend != "tensorflow":  # e.g. tuned: another runtime
         backend, precision, settings = settings.backend, settings.precision, None
     if backend != "tensorflow":
         precision = precision or "float32"
         check_backend(backend, precision)
         if jit_compile or settings is not None:
-            raise ValueError(TENSORFLOW_ONLY.format(backend=backend))
+            # (`sid_tf2.make_predictor` turns a purpose given with another runtime into settings.)
+            raise ValueError(f"jit_compile, settings and purpose are TensorFlow's; the {backend} backend "
+                             "compiles by itself")
         run = make_runner(_snapshot(model, Variant()), backend, precision, calibration)
         return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap)
     if settings is None:
