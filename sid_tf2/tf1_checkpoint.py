@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sid_tf2.model import CAMERAS, get_camera
+from sid_tf2.constants import CAMERAS, camera_for_channels, get_camera
 from sid_tf2.tf1_names import (
     BETA_POWERS,
     adam_slot_names,
@@ -213,11 +213,7 @@ def _model_variable(model, entry):
 
 def model_camera(model):
     """The camera of a `build_unet` model, from its input channels."""
-    channels = model.input_shape[-1]
-    for camera in CAMERAS.values():
-        if camera.in_channels == channels:
-            return camera.name
-    raise ValueError(f"{model.name}: {channels} input channels is neither Sony (4) nor Fuji (9).")
+    return camera_for_channels(model.input_shape[-1]).name
 
 
 # TF1's AdamOptimizer keeps beta^(t+1) in float32 variables, multiplied by float32(beta) after

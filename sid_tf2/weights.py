@@ -36,7 +36,8 @@ import zipfile
 import h5py
 import numpy as np
 
-from sid_tf2.model import CAMERAS, build_unet, get_camera
+from sid_tf2.constants import CAMERAS, camera_for_channels, get_camera
+from sid_tf2.model import build_unet
 from sid_tf2.tf1_checkpoint import (
     CheckpointError,
     detect_camera,
@@ -226,13 +227,15 @@ def _check_shapes(model, shapes, path):
 
 
 def model_camera_name(model):
-    channels = model.input_shape[-1]
-    return next((c.name for c in CAMERAS.values() if c.in_channels == channels), "unknown")
+    try:
+        return camera_for_channels(model.input_shape[-1]).name
+    except ValueError:
+        return "unknown"
 
 
 def _describe_camera(camera):
-    sensor = "Bayer" if camera == "sony" else "X-Trans"
-    return f"{camera.capitalize()} ({sensor}, {get_camera(camera).in_channels}-channel input)"
+    camera = get_camera(camera)
+    return f"{camera.name.capitalize()} ({camera.sensor}, {camera.in_channels}-channel input)"
 
 
 def load_model_weights(path, camera=None, precision="float32"):
