@@ -71,6 +71,8 @@ def define_flags(flag_values=None):
                       **define)
     define_speed_flags(values, purpose="enhance")  # --precision, --jit_compile, --faithful
     define_backend_flags(values)  # --backend, --backend_precision
+    for shared in (define_speed_flags, define_backend_flags):  # listed by --help as this command's
+        flags.adopt_module_key_flags(sys.modules[shared.__module__], flag_values=values)
     flags.DEFINE_integer("tile_size", DEFAULT_TILE_SIZE, "Run the network on overlapping tiles "
                          "of at most this many packed pixels a side (a multiple of 16), fitted to "
                          "the image, to bound memory; 0: whole image.", **define)
@@ -218,11 +220,4 @@ def _enhance_all(inputs, values, ratio, prepare_network, camera, description):
 def run():
     """Console entry point: ``sid-enhance = sid_tf2.enhance:run``."""
     define_flags()
-    # absl's --help shows the docstring of __main__ (here the console-script stub) and the key
-    # flags of the module named by argv[0]: make both this module's.
-    main_module = sys.argv[0]
-    for module in (__name__, define_speed_flags.__module__, define_backend_flags.__module__):
-        for flag in flags.FLAGS.get_key_flags_for_module(module):
-            flags.FLAGS.register_key_flag_for_module(main_module, flag)
-    sys.modules["__main__"].__doc__ = __doc__
-    cli.run(main)
+    cli.run(main)  # its help: this module's docstring and key flags, whatever stub started it
