@@ -9,6 +9,7 @@
   everything.
 """
 
+import functools
 import inspect
 
 import pytest
@@ -30,6 +31,7 @@ def _sources(item):
             continue
 
 
+@functools.cache  # once per test module, not per test
 def _process_helpers(module):
     """Names of the module's own functions that start a process (a test calling one does too)."""
     names = set()

@@ -107,7 +107,7 @@ def store_entry(path, fingerprint, purpose, entry):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with _lock(path):
             cache = load_cache(path)
-            machine = cache.get(key) if isinstance(cache.get(key), dict) else None
+            machine = cache.get(key)  # load_cache keeps only mappings
             if not machine or not isinstance(machine.get("purposes"), dict):
                 machine = cache[key] = {"fingerprint": fingerprint, "purposes": {}}
             machine["purposes"][purpose] = entry
