@@ -5,7 +5,7 @@ the command lines' flag modules stay free of TensorFlow, so ``--help`` answers a
 network's modules are imported only by whoever builds or loads a network.
 """
 
-import importlib
+from sid_tf2.lazy import lazy_attributes
 
 _LAZY = {
     "CAMERAS": "sid_tf2.constants",
@@ -22,17 +22,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 __version__ = "0.1.0"
-
-
-def __getattr__(name):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'sid_tf2' has no attribute {name!r}")
-    module, _, attribute = target.partition(":")  # "module" or "module:its name for it"
-    value = getattr(importlib.import_module(module), attribute or name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -12,13 +12,15 @@ import sys
 
 def lazy_attributes(package, table):
     """``__getattr__`` and ``__dir__`` for `package` (a module name), whose names in `table`
-    ({name: module}) are imported from their module when first looked up."""
+    ({name: "module"} or {name: "module:its name there"}) are imported from their module when
+    first looked up."""
 
     def __getattr__(name):  # pylint: disable=invalid-name
-        module = table.get(name)
-        if module is None:
+        target = table.get(name)
+        if target is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
+        module, _, attribute = target.partition(":")
+        value = getattr(importlib.import_module(module), attribute or name)
         setattr(sys.modules[package], name, value)  # later look-ups skip this function
         return value
 

@@ -9,7 +9,7 @@ re-exported from there on first use, so that `python -m weight_converter --help`
 download answer without importing TensorFlow.
 """
 
-import importlib
+from sid_tf2.lazy import lazy_attributes
 
 _PUBLIC = {
     "CheckpointError": "sid_tf2.tf1_checkpoint",
@@ -18,9 +18,4 @@ _PUBLIC = {
     "save_tf1_checkpoint": "sid_tf2.tf1_checkpoint",
 }
 __all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name):
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'weight_converter' has no attribute {name!r}")
-    return getattr(importlib.import_module(_PUBLIC[name]), name)
+__getattr__, __dir__ = lazy_attributes(__name__, _PUBLIC)
