@@ -67,7 +67,7 @@ def network_alone(frames, weights, tile_size):
 
     model, _ = load_model_weights(weights)
     settings = tuning.tuned_settings("enhance", model=model, tune=True, log=print)  # as sid-enhance
-    predictor = make_predictor(model, settings=settings, tile_size=tile_size or None)
+    predictor = make_predictor(model, settings, tile_size=tile_size or None)
     inputs = []
     for name in sorted(os.listdir(frames)):
         with read_raw(os.path.join(frames, name)) as raw:

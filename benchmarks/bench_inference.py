@@ -59,10 +59,10 @@ REFERENCE = "float32"  # PSNR is measured against this configuration's output
 def parse_config(name, default_tile):
     """(SpeedSettings, tile) of a configuration: 'mixed_bfloat16+xla+tiled' -> (bfloat16 with
     XLA, default_tile); 'float32+xla+winograd3-5+tiled640' -> (..., 640); 'original' -> float32."""
-    from sid_tf2.hardware import SpeedSettings
+    from sid_tf2.speed_settings import SpeedSettings
 
     if name == "original":
-        return SpeedSettings("float32", False), None
+        return SpeedSettings(), None
     tiled = TILED.fullmatch(name)
     base, tile = (tiled.group(1), int(tiled.group(2) or default_tile)) if tiled else (name, None)
     try:
@@ -85,7 +85,7 @@ def make_call(name, model, args, work_dir):
     from sid_tf2.inference import make_predictor
 
     settings, tile = parse_config(name, args.tile)
-    predictor = make_predictor(model, settings=settings, tile_size=tile, tile_overlap=args.overlap)
+    predictor = make_predictor(model, settings, tile_size=tile, tile_overlap=args.overlap)
     return predictor, None
 
 

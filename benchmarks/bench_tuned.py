@@ -50,7 +50,8 @@ def main():
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}
 
     from sid_tf2 import tuning
-    from sid_tf2.hardware import SpeedSettings, detect_hardware
+    from sid_tf2.hardware import detect_hardware
+    from sid_tf2.speed_settings import SpeedSettings
 
     info = common.machine_info()
     common.print_header("Tuned settings against the original graph", info)

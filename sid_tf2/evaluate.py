@@ -24,9 +24,9 @@ from sid_tf2 import cli, speed_flags
 from sid_tf2.atomic import WriteError, make_directory
 from sid_tf2.backends import MissingExtraError
 from sid_tf2.backends import flags as backend_flags
-from sid_tf2.backends.flags import check_backend_flags, define_backend_flags, predictor_options
+from sid_tf2.backends.flags import backend_settings, check_backend_flags, define_backend_flags
 from sid_tf2.constants import CAMERA_NAMES
-from sid_tf2.hardware import SpeedSettings, apply_math_settings, runtime_report
+from sid_tf2.hardware import apply_math_settings, runtime_report
 from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
 
 FLAGS = flags.FLAGS
@@ -90,19 +90,15 @@ def main(argv):
     try:
         pairs = select_pairs(data_dir, FLAGS.protocol, list_file, FLAGS.exclude_misaligned)
         model, camera = load_model_weights(checkpoint, camera=FLAGS.camera)
+        speed = None
         if FLAGS.backend == "tensorflow":
             speed = speed_settings_from_flags(purpose="evaluate", model=model, camera=camera)
             apply_math_settings(speed)
             if speed.warning:
                 print(f"warning: {speed.warning}", file=sys.stderr)
-        else:  # what the metrics file reports of another runtime
-            speed = SpeedSettings(FLAGS.backend_precision, False, tensor_float_32=False)
-        predictor_kwargs, description = predictor_options(FLAGS, speed)
+        speed, description = backend_settings(FLAGS, speed)  # another runtime's: for the metrics file too
         print(f"speed settings: {description}", flush=True)
-        predictor = make_predictor(
-            model, tile_size=FLAGS.tile_size or None, tile_overlap=FLAGS.tile_overlap,
-            **predictor_kwargs,
-        )
+        predictor = make_predictor(model, speed, tile_size=FLAGS.tile_size or None, tile_overlap=FLAGS.tile_overlap)
         make_directory(os.path.join(result_dir, "final"))  # an unwritable place: one line, up front
         evaluate(
             predictor, pairs, RawCache.for_dataset(data_dir, FLAGS.cache_dir, FLAGS.gt_png_dir), result_dir,

@@ -29,12 +29,11 @@ one flag, `--faithful`.
 
 import dataclasses
 import functools
-import re
 
 from sid_tf2.constants import PRECISIONS
+from sid_tf2.speed_settings import EVALUATE, FAITHFUL, SpeedSettings
 
 AUTO = "auto"
-_NAME = re.compile("(" + "|".join(map(re.escape, PRECISIONS)) + r")(?:@([1-5]))?(\+xla)?(?:\+winograd([1-5])-([1-5]))?")
 NATIVE_BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 TENSOR_CORE_CAPABILITY = (7, 0)
 
@@ -62,61 +61,6 @@ class Hardware:
         return f"CPU without native 16-bit arithmetic in use ({onednn})"
 
 
-@dataclasses.dataclass(frozen=True)
-class SpeedSettings:
-    """How the network computes: precision, XLA, and the variant of the model (sid_tf2.model)."""
-
-    precision: str
-    jit_compile: bool
-    reason: str = ""  # one line for the log: what was chosen and why
-    warning: str = ""  # set when explicit settings are known to be slow on this hardware
-    tensor_float_32: bool = True  # False: float32 convolutions stay float32 on Ampere+ GPUs
-    low_precision_from: int = 1  # levels above this one compute in float32 (sid_tf2.model.Variant)
-    winograd_levels: tuple = ()  # levels whose 3x3 convolutions run as Winograd F(4x4, 3x3)
-    backend: str = "tensorflow"  # or a deployment runtime (sid_tf2.backends), in its precision
-
-    @property
-    def name(self):
-        """A short label: float32+xla+winograd3-5, mixed_bfloat16@3,
-        openvino:bfloat16, ..."""
-        if self.backend != "tensorflow":
-            return f"{self.backend}:{self.precision}"
-        text = self.precision + ("@%d" % self.low_precision_from if self.low_precision_from > 1 else "")
-        if self.jit_compile:
-            text += "+xla"
-        if self.winograd_levels:
-            text += f"+winograd{self.winograd_levels[0]}-{self.winograd_levels[-1]}"
-        return text
-
-    @classmethod
-    def from_name(cls, name, reason="as asked"):
-        """The settings of a `name` label (float32+xla+winograd3-5, mixed_bfloat16@3, ...)."""
-        backend, separator, precision = name.partition(":")
-        if separator:  # another runtime, e.g. openvino:bfloat16
-            return cls(precision, False, reason, tensor_float_32=False, backend=backend)
-        match = _NAME.fullmatch(name)
-        if not match:
-            raise ValueError(f"{name!r} is not <precision>[@level][+xla][+winogradA-B], precision "
-                             f"one of {', '.join(PRECISIONS)}.")
-        precision, low, xla, first, last = match.groups()
-        levels = tuple(range(int(first), int(last) + 1)) if first else ()
-        return cls(precision, bool(xla), reason, low_precision_from=int(low or 1),
-                   winograd_levels=levels, tensor_float_32=precision != "float32")
-
-    @property
-    def variant(self):
-        from sid_tf2.model import Variant  # pylint: disable=import-outside-toplevel  (Keras: off --help)
-
-        return Variant(self.precision, self.low_precision_from, tuple(self.winograd_levels))
-
-
-FAITHFUL = SpeedSettings("float32", False, "float32 without XLA (faithful to the original graph)",
-                         tensor_float_32=False)
-EVALUATE = SpeedSettings(
-    "float32", False, "float32 without XLA, TF32 off: the original graph's computation, so the "
-    "metrics do not depend on the machine (--precision=mixed_bfloat16 or mixed_float16 for a "
-    "faster, approximate evaluation)",
-    tensor_float_32=False)
 RULES = ("fastest", "evaluate")  # what resolve_speed_settings reasons for
 
 
@@ -274,4 +218,4 @@ def resolve_speed_settings(precision=AUTO, jit_compile=None, *, faithful=False, 
                    "kernels (measured against float32: a training step 2.5-8x slower, a full "
                    "frame 1.3-1.7x, benchmarks/RESULTS.md); leave --jit_compile unset or use "
                    "float32.")
-    return SpeedSettings(chosen, jit, reason, warning)
+    return SpeedSettings.tensorflow(chosen, jit, reason, warning)

@@ -12,14 +12,18 @@ The network itself runs in TensorFlow or in a deployment runtime (OpenVINO, Lite
 Runtime; `sid_tf2.backends`); tiling is the same for all of them.
 """
 
+import dataclasses
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
-from sid_tf2.backends import check_backend, make_runner
+from sid_tf2.backends import make_runner
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP, camera_for_channels
 from sid_tf2.frozen_graph import FrozenGraphRunner
-from sid_tf2.hardware import SpeedSettings, gpu_names
-from sid_tf2.model import Variant, build_unet
+from sid_tf2.hardware import gpu_names
+from sid_tf2.model import build_unet
+from sid_tf2.speed_settings import TENSORFLOW, SpeedSettings, Variant, check_backend
 from sid_tf2.winograd import prepare_winograd
 
 
@@ -182,28 +186,64 @@ def _tensorflow_run(model, settings, whole_images):
     return (lambda packed: function(packed).numpy()), model
 
 
-def make_predictor(model, *, backend="tensorflow", precision=None, jit_compile=None, settings=None,
-                   tile_size=None, tile_overlap=DEFAULT_TILE_OVERLAP, low_precision_from=1,
-                   winograd_levels=(), calibration=None):
+DEPRECATED_OPTIONS = ("settings", "low_precision_from", "winograd_levels")
+
+
+def settings_asked(precision=None, backend=TENSORFLOW, jit_compile=None):
+    """The `SpeedSettings` that `make_predictor`'s precision, backend and jit_compile ask for."""
+    if isinstance(precision, SpeedSettings):
+        settings = precision
+        if backend not in (TENSORFLOW, settings.backend):
+            raise ValueError(f"backend={backend!r} contradicts the settings' {settings.name!r}")
+    else:
+        name = precision or "float32"
+        if not set(name) & set("@+:"):  # a plain precision of the backend
+            check_backend(backend, name)
+            name = name if backend == TENSORFLOW else f"{backend}:{name}"
+        elif backend != TENSORFLOW:
+            raise ValueError(f"a settings label carries its backend: pass {name!r} without backend={backend!r}")
+        settings = SpeedSettings.from_name(name)
+    if jit_compile:
+        if settings.backend != TENSORFLOW:
+            raise ValueError(f"jit_compile is TensorFlow's; the {settings.backend} backend compiles by itself")
+        settings = dataclasses.replace(settings, jit_compile=True)
+    return settings
+
+
+def _deprecated_options(precision, options):
+    """`precision` with the options make_predictor took before `precision` took labels:
+    settings=, low_precision_from= and winograd_levels= (one release of grace)."""
+    unknown = set(options) - set(DEPRECATED_OPTIONS)
+    if unknown:
+        raise TypeError(f"make_predictor() got unexpected keyword arguments {sorted(unknown)}")
+    warnings.warn(f"make_predictor({', '.join(sorted(options))}=...) is deprecated and goes in the next "
+                  "release: pass precision= a SpeedSettings or a label such as 'mixed_bfloat16@3' or "
+                  "'float32+winograd4-5'", DeprecationWarning, stacklevel=3)
+    if options.get("settings") is not None:
+        return options["settings"]
+    variant = {name: options[name] for name in ("low_precision_from", "winograd_levels") if name in options}
+    return SpeedSettings.tensorflow(precision or "float32", reason="as asked", **variant) if variant else precision
+
+
+def make_predictor(model, precision=None, *, backend=TENSORFLOW, jit_compile=None, tile_size=None,
+                   tile_overlap=DEFAULT_TILE_OVERLAP, calibration=None, **deprecated):
     """A callable from a packed float32 `[N, H, W, C]` array to the float32 output image.
 
     Args:
       model: a `build_unet` model (any variant; its weights are used).
-      backend: "tensorflow", or a deployment runtime ("openvino", "litert", "onnxruntime":
-        the model is converted for it in memory; see `sid_tf2.backends`, which needs the
-        `export` extra).
-      precision: what the backend computes in (`sid_tf2.backends.BACKEND_PRECISIONS`):
-        "float32" (the default) everywhere; TensorFlow also
-        "mixed_bfloat16" or "mixed_float16"; the others their own reduced precisions, e.g. "int8".
+      precision: how the network computes, in one of three forms: a precision of `backend`
+        (`constants.BACKEND_PRECISIONS`; default "float32": TensorFlow also "mixed_bfloat16"
+        and "mixed_float16", the other runtimes their own, e.g. "int8"); a settings label
+        ("mixed_bfloat16@3", "float32+xla+winograd4-5", "openvino:int8"; `SpeedSettings.name`);
+        or a `sid_tf2.speed_settings.SpeedSettings`, as the tuner chooses them.
+      backend: "tensorflow", or a deployment runtime for a plain precision ("openvino",
+        "litert", "onnxruntime": the model is converted for it in memory; see
+        `sid_tf2.backends`, which needs the `export` extra).
       jit_compile: compile with XLA (one compilation per input size); TensorFlow only.
-      settings: a complete `sid_tf2.hardware.SpeedSettings`, instead of `backend`,
-        `precision`, `jit_compile`, `low_precision_from` and `winograd_levels` (its `backend`
-        may be another runtime, as the tuner chooses for enhancing).
       tile_size: None for whole-image inference, else the largest tile side in packed pixels
         (a multiple of 16): a memory budget. Tiles are fitted to the image (`tile_spans`).
       tile_overlap: packed pixels at least shared by neighbouring tiles and blended linearly
         (a multiple of 16, at most half of tile_size).
-      low_precision_from, winograd_levels: the model variant (`sid_tf2.model.build_unet`).
       calibration: packed [H, W, C] patches for int8 precisions (default: simulated ones).
 
     The predictor computes with the model's weights as they are when it is made, whatever the
@@ -211,24 +251,14 @@ def make_predictor(model, *, backend="tensorflow", precision=None, jit_compile=N
     Settings chosen for a purpose (`purpose="enhance"`) are the tuner's: `sid_tf2.make_predictor`
     (`sid_tf2.tuning.predictor_for_purpose`) resolves them, then calls this.
     """
+    if deprecated:
+        precision = _deprecated_options(precision, deprecated)
     block = camera_for_channels(model.input_shape[-1]).block_size
     _check_tiles(tile_size, tile_overlap)  # before a conversion that may take seconds
-    if settings is not None and settings.backend != "tensorflow":  # e.g. tuned: another runtime
-        backend, precision, settings = settings.backend, settings.precision, None
-    if backend != "tensorflow":
-        precision = precision or "float32"
-        check_backend(backend, precision)
-        if jit_compile or settings is not None:
-            # (`sid_tf2.make_predictor` turns a purpose given with another runtime into settings.)
-            raise ValueError(f"jit_compile, settings and purpose are TensorFlow's; the {backend} backend "
-                             "compiles by itself")
-        run = make_runner(_snapshot(model, Variant()), backend, precision, calibration)
+    settings = settings_asked(precision, backend, jit_compile)
+    if settings.backend != TENSORFLOW:
+        run = make_runner(_snapshot(model, Variant()), settings.backend, settings.precision, calibration)
         return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap)
-    if settings is None:
-        check_backend(backend, precision or "float32")
-        settings = SpeedSettings(precision or "float32", bool(jit_compile), "as asked",
-                                 low_precision_from=low_precision_from,
-                                 winograd_levels=tuple(winograd_levels))
     run, variant_model = _tensorflow_run(model, settings, whole_images=tile_size is None)
     return Predictor(run, block=block, tile_size=tile_size, tile_overlap=tile_overlap,
                      settings=settings, model=variant_model)

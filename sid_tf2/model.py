@@ -7,15 +7,13 @@ the original (`Variable` .. `Variable_3`), live in the layers `up6` .. `up9`, na
 original's Python variables.
 """
 
-import dataclasses
-
 import keras
 
 from sid_tf2.constants import CAMERAS, PRECISIONS, Camera, get_camera  # noqa: F401  (the model's names)
 from sid_tf2.layers import DepthToSpace, UpsampleAndConcat, lrelu
+from sid_tf2.speed_settings import LEVELS, Variant
 from sid_tf2.winograd import WinogradConv2D
 
-LEVELS = (1, 2, 3, 4, 5)  # resolution levels: 1 is the packed input's, 5 the 16x smaller one
 # The layers of each level: its convolutions (encoder and decoder), the pooling that leads
 # into it and the upsampling that lands on it.
 LEVEL_OF_LAYER = {
@@ -24,35 +22,6 @@ LEVEL_OF_LAYER = {
     **{f"pool{level - 1}": level for level in (2, 3, 4, 5)},
     **{f"up{10 - level}": level for level in (1, 2, 3, 4)},
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class Variant:
-    """How a `build_unet` model computes; every variant holds the same weights.
-
-    precision: the policy of the levels from `low_precision_from` down ("float32" everywhere
-    when it is float32); the levels above it compute in float32, as do g_conv10 and
-    depth_to_space always. winograd_levels: levels whose 3x3 convolutions use Winograd
-    F(4x4, 3x3) (float32, inference only; `sid_tf2.winograd`).
-    """
-
-    precision: str = "float32"
-    low_precision_from: int = 1
-    winograd_levels: tuple = ()
-
-    def __post_init__(self):
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"Unknown precision {self.precision!r}: expected one of {PRECISIONS}.")
-        if self.low_precision_from not in LEVELS:
-            raise ValueError(f"low_precision_from must be one of {LEVELS}, got {self.low_precision_from}.")
-        if not set(self.winograd_levels) <= set(LEVELS):
-            raise ValueError(f"winograd_levels must be among {LEVELS}, got {self.winograd_levels}.")
-        if self.winograd_levels and self.precision != "float32":
-            raise ValueError("Winograd convolutions compute in float32: use precision float32.")
-        object.__setattr__(self, "winograd_levels", tuple(sorted(set(self.winograd_levels))))
-
-    def dtype(self, level):
-        return self.precision if level >= self.low_precision_from else "float32"
 
 
 def _conv_block(x, filters, scope, variant, level):

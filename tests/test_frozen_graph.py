@@ -31,7 +31,7 @@ def test_the_frozen_graph_computes_what_the_model_computes(model):
 @pytest.mark.parametrize("options, runs_frozen", [
     ({}, True),
     ({"precision": "mixed_bfloat16"}, False),  # within noise of tf.function: not worth its memory
-    ({"winograd_levels": (4, 5)}, False),
+    ({"precision": "float32+winograd4-5"}, False),
     ({"jit_compile": True}, False),
     ({"tile_size": 32, "tile_overlap": 16}, False),  # tiles are a memory budget
 ])

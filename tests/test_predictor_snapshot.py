@@ -13,7 +13,7 @@ KINDS = {
     "tiles": {"tile_size": 256, "tile_overlap": 64},
     "bfloat16": {"precision": "mixed_bfloat16"},
     "XLA": {"jit_compile": True},
-    "Winograd": {"winograd_levels": (4, 5)},
+    "Winograd": {"precision": "float32+winograd4-5"},
     "OpenVINO": {"backend": "openvino"},
 }
 

@@ -91,7 +91,7 @@ def test_few_candidates_the_reference_first_and_nothing_shape_compiled_for_enhan
         assert tuning.reasoned(purpose, machine).name in {o.name for o in options}
     assert {o.precision for o in tuning.candidates("evaluate", machine)} == {"float32"}
     assert tuning.reasoned("evaluate", machine).name == "float32"  # never changed unmeasured
-    assert not any(o.jit_compile or o.winograd_levels for o in tuning.candidates("enhance", machine))
+    assert not any(o.jit_compile or o.variant.winograd_levels for o in tuning.candidates("enhance", machine))
 
 
 def test_the_recorded_winners_come_right_after_the_reference():

@@ -86,11 +86,10 @@ def test_per_level_precision_keeps_the_outer_levels_float32():
     assert np.abs(got - expected).max() <= 5e-2 * np.abs(expected).max()  # bfloat16 in the middle
 
 @pytest.mark.slow
-
 def test_make_predictor_builds_the_variant_asked_for():
     keras.utils.set_random_seed(7)
     model = build_unet("sony")
-    predictor = sid_tf2.make_predictor(model, winograd_levels=(4, 5), jit_compile=True)
+    predictor = sid_tf2.make_predictor(model, "float32+winograd4-5", jit_compile=True)
     assert model_variant(predictor.model) == Variant("float32", 1, (4, 5))
     assert model_variant(model) == Variant()  # the caller's model is not changed
     packed = np.random.default_rng(4).random((1, 32, 32, 4), dtype=np.float32)

@@ -15,6 +15,7 @@ Precisions by backend (`BACKEND_PRECISIONS`):
 
 from sid_tf2.backends.optional import EXTRA, MissingExtraError, require
 from sid_tf2.constants import BACKEND_PRECISIONS, BACKENDS, CALIBRATED  # the registry of runtimes
+from sid_tf2.speed_settings import check_backend
 
 # What each runtime imports to convert and run a model (sid_tf2.backends.*_backend).
 RUNTIME_MODULES = {
@@ -25,15 +26,6 @@ RUNTIME_MODULES = {
 
 __all__ = ["BACKENDS", "BACKEND_PRECISIONS", "EXTRA", "MissingExtraError", "check_backend",
            "make_runner", "require_runtime"]
-
-
-def check_backend(backend, precision):
-    """Raise ValueError unless `backend` exists and computes in `precision`."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}: expected one of {BACKENDS}")
-    if precision not in BACKEND_PRECISIONS[backend]:
-        raise ValueError(f"the {backend} backend computes in {BACKEND_PRECISIONS[backend]}, "
-                         f"not {precision!r}")
 
 
 def require_runtime(backend):

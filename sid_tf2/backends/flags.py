@@ -8,6 +8,7 @@ precisions (int8, LiteRT's float16 weights ...) are not TensorFlow policies.
 from absl import flags
 
 from sid_tf2.backends import BACKEND_PRECISIONS, BACKENDS, check_backend
+from sid_tf2.speed_settings import SpeedSettings
 
 
 def define_backend_flags(flag_values=None):
@@ -31,15 +32,14 @@ def check_backend_flags(values):
         check_backend(values.backend, values.backend_precision)
 
 
-def predictor_options(values, speed=None):
-    """(make_predictor keyword arguments, one-line description) for the flags in `values`:
-    TensorFlow computes as its `speed` settings say (`sid_tf2.hardware.SpeedSettings`), the
-    other backends in --backend_precision.
+def backend_settings(values, speed=None):
+    """(the `SpeedSettings` to predict with, a one-line description) for the flags in `values`:
+    TensorFlow computes as its `speed` settings say, the other backends in --backend_precision.
 
     Raises ValueError for a precision the chosen backend does not compute in.
     """
     if values.backend == "tensorflow":
-        return {"settings": speed}, speed.reason
+        return speed, speed.reason
     check_backend_flags(values)
-    return ({"backend": values.backend, "precision": values.backend_precision},
+    return (SpeedSettings.runtime(values.backend, values.backend_precision),
             f"{values.backend} backend computing in {values.backend_precision}")

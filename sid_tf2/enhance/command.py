@@ -26,7 +26,7 @@ from absl import flags
 from sid_tf2 import cli
 from sid_tf2.atomic import WriteError, make_directory
 from sid_tf2.backends import MissingExtraError, require_runtime
-from sid_tf2.backends.flags import check_backend_flags, define_backend_flags, predictor_options
+from sid_tf2.backends.flags import backend_settings, check_backend_flags, define_backend_flags
 from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.enhance.decode import CAMERA_SENSOR
 from sid_tf2.enhance.folder import FolderRun, print_error
@@ -167,7 +167,7 @@ def main(argv, flag_values=None):
         apply_math_settings(speed)
         if speed.warning:
             print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)
-    predictor_kwargs, description = predictor_options(values, speed)
+    settings, description = backend_settings(values, speed)
     created = not os.path.isdir(values.output_dir)
     try:
         make_directory(values.output_dir)
@@ -176,14 +176,14 @@ def main(argv, flag_values=None):
         print_error(f"cannot create --output_dir: {reason}")
         return 2
     try:  # a missing runtime stops the run before any file is read
-        require_runtime(predictor_kwargs.get("backend") or getattr(speed, "backend", "tensorflow"))
+        require_runtime(settings.backend)
     except MissingExtraError as error:
         print_error(str(error))
         return 2
 
     def prepare_network():
         return make_predictor(model, tile_size=values.tile_size or None,
-                              tile_overlap=values.tile_overlap, **predictor_kwargs)
+                              tile_overlap=values.tile_overlap, precision=settings)
 
     try:
         return _enhance_all(inputs, values, ratio, prepare_network, camera, description)

@@ -22,7 +22,7 @@ import tensorflow as tf
 from sid_tf2 import __version__, hardware
 from sid_tf2.atomic import write_text
 from sid_tf2.backends.common import thread_count
-from sid_tf2.hardware import SpeedSettings
+from sid_tf2.speed_settings import SpeedSettings
 from sid_tf2.tuning.measuring import MIN_ROUNDS
 from sid_tf2.tuning.ranking import CANDIDATES, Measurement, machine_kind
 

@@ -15,7 +15,8 @@ import os
 import time
 
 from sid_tf2 import hardware
-from sid_tf2.inference import make_predictor
+from sid_tf2.inference import DEPRECATED_OPTIONS, make_predictor
+from sid_tf2.speed_settings import TENSORFLOW
 from sid_tf2.tuning.cache import (
     CACHE_ENV,
     CacheEntryError,
@@ -179,25 +180,25 @@ def _first_accurate(purpose, names, network, log, why):
     return _with_reason(settings_named(purpose, names[-1]), why(names[-1]))
 
 
-def predictor_for_purpose(model, *, purpose=None, tune=False, **predictor_options):
-    """`sid_tf2.make_predictor`: `sid_tf2.inference.make_predictor(model, **predictor_options)`,
+def predictor_for_purpose(model, precision=None, *, purpose=None, tune=False, **predictor_options):
+    """`sid_tf2.make_predictor`: `sid_tf2.inference.make_predictor(model, precision, **predictor_options)`,
     with the TensorFlow settings tuned for `purpose` when one is given.
 
     Args:
       purpose: "evaluate" or "enhance" (TensorFlow only): the settings cached as fastest for
         this machine that meet the purpose's accuracy floor on `model`, or the reasoned rule
-        when nothing is cached (`tuned_settings`). Explicit `settings`, `precision` or
-        `jit_compile` override it.
+        when nothing is cached (`tuned_settings`). An explicit `precision` or `jit_compile`
+        overrides it.
       tune: with `purpose`, measure the candidates now (about 15-30 s) when nothing valid is
         cached for this machine, instead of using the reasoned rule.
       predictor_options: as `sid_tf2.inference.make_predictor` takes them.
     """
     if purpose is not None:
-        if predictor_options.get("backend", "tensorflow") != "tensorflow":
-            # A purpose is TensorFlow's: make_predictor refuses TensorFlow settings for another
-            # runtime, after its own checks of the tiles and the precision.
-            predictor_options["settings"] = hardware.FAITHFUL
-        elif all(predictor_options.get(name) is None for name in ("settings", "precision", "jit_compile")):
-            predictor_options["settings"] = tuned_settings(purpose, model=model, tune=tune)
-    return make_predictor(model, **predictor_options)
+        backend = predictor_options.get("backend", TENSORFLOW)
+        if backend != TENSORFLOW:
+            raise ValueError(f"purpose is TensorFlow's: the {backend} backend computes in the precision asked")
+        if precision is None and all(predictor_options.get(name) is None
+                                     for name in ("jit_compile", *DEPRECATED_OPTIONS)):
+            precision = tuned_settings(purpose, model=model, tune=tune)
+    return make_predictor(model, precision, **predictor_options)
 

@@ -135,7 +135,7 @@ def measure_inference(purpose, settings, model, *, shape=None, tile_size=None, b
     rows, calls, reference = [], {}, None
     for candidate in settings:
         try:
-            predictor = make_predictor(model, settings=candidate, tile_size=tile_size)
+            predictor = make_predictor(model, candidate, tile_size=tile_size)
 
             def call(predictor=predictor, candidate=candidate):
                 if candidate.backend == "tensorflow":

@@ -12,7 +12,7 @@ import statistics
 
 from sid_tf2 import hardware
 from sid_tf2.constants import PRECISION_TABLE, PURPOSES  # noqa: F401  (PURPOSES: the tuning package's)
-from sid_tf2.hardware import SpeedSettings
+from sid_tf2.speed_settings import SpeedSettings
 
 FLOOR_DB = {"evaluate": 100.0, "enhance": 55.0}
 IDENTICAL_DB = 300.0  # the quality recorded for a bit-identical output (JSON has no infinity)
