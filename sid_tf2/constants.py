@@ -20,6 +20,11 @@ class Camera:
     raw_extension: str  # of the dataset's raw files
 
     @property
+    def first_kernel(self):
+        """The shape of g_conv1_1's kernel, by which weights show their camera."""
+        return (3, 3, self.in_channels, 32)
+
+    @property
     def out_filters(self):
         """Filters of g_conv10: 3 colour channels for each of block_size**2 output pixels."""
         return 3 * self.block_size**2
@@ -40,6 +45,11 @@ def get_camera(camera):
         return CAMERAS[str(camera).lower()]
     except KeyError:
         raise ValueError(f"Unknown camera {camera!r}: expected one of {sorted(CAMERAS)}.") from None
+
+
+def first_kernels_text():
+    """"[3, 3, 4, 32] (sony) or [3, 3, 9, 32] (fuji)": the first kernels of SID networks."""
+    return " or ".join(f"{list(c.first_kernel)} ({c.name})" for c in CAMERAS.values())
 
 
 def camera_for_channels(channels):

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sid_tf2.constants import CAMERAS, camera_for_channels, get_camera
+from sid_tf2.constants import CAMERAS, camera_for_channels, first_kernels_text, get_camera
 from sid_tf2.tf1_names import (
     BETA_POWERS,
     adam_slot_names,
@@ -140,8 +140,7 @@ def detect_camera(shapes, prefix="checkpoint"):
         if shape is not None and len(shape) == 4 and shape[2] == camera.in_channels:
             return camera.name
     raise CheckpointError(
-        f"{prefix}: not a SID checkpoint: {FIRST_WEIGHTS} has shape {shape}, expected "
-        + " or ".join(f"[3, 3, {c.in_channels}, 32] ({c.name})" for c in CAMERAS.values())
+        f"{prefix}: not a SID checkpoint: {FIRST_WEIGHTS} has shape {shape}, expected {first_kernels_text()}"
     )
 
 

@@ -36,7 +36,7 @@ import zipfile
 import h5py
 import numpy as np
 
-from sid_tf2.constants import CAMERAS, camera_for_channels, get_camera
+from sid_tf2.constants import CAMERAS, camera_for_channels, first_kernels_text, get_camera
 from sid_tf2.model import build_unet
 from sid_tf2.tf1_checkpoint import (
     CheckpointError,
@@ -169,14 +169,13 @@ def _camera_from_kernels(shapes, path):
     """The camera whose g_conv1_1 kernel [3, 3, C, 32] appears among `shapes`."""
     found = sorted({
         name for _, shape in shapes for name, camera in CAMERAS.items()
-        if shape == (3, 3, camera.in_channels, 32)
+        if shape == camera.first_kernel
     })
     if len(found) == 1:
         return found[0]
-    expected = " or ".join(f"[3, 3, {c.in_channels}, 32] ({c.name})" for c in CAMERAS.values())
     if not found:
         raise WeightsError(path, f"not SID U-Net weights: no first-convolution kernel of shape "
-                           f"{expected}")
+                           f"{first_kernels_text()}")
     raise WeightsError(path, "holds first-convolution kernels of both cameras: not one SID "
                        "U-Net's weights")
 

@@ -9,7 +9,7 @@ from sid_tf2.lazy import lazy_attributes
 
 _LAZY = {
     "TrainConfig": "sid_tf2.training.config",
-    "TrainingError": "sid_tf2.training.loop",
+    "TrainingError": "sid_tf2.training.run_settings",
     "TrainingResult": "sid_tf2.training.loop",
     "TrainingState": "sid_tf2.training.checkpoints",
     "l1_loss": "sid_tf2.training.step",

@@ -16,7 +16,6 @@ directory (`sid_tf2.training.lock`) and removes the `.tmp-` leftovers of a kille
 
 import contextlib
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -24,8 +23,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from sid_tf2 import data, hardware, tuning
-from sid_tf2.atomic import as_write_error, ensure_space, make_directory, remove_leftovers, write_text
+from sid_tf2 import data
+from sid_tf2.atomic import as_write_error, ensure_space, make_directory, remove_leftovers
 from sid_tf2.images import write_image
 from sid_tf2.metrics import psnr, to_uint8
 from sid_tf2.model import build_unet
@@ -38,16 +37,21 @@ from sid_tf2.training.checkpoints import (
     restore_checkpoint,
     save_checkpoint,
 )
-from sid_tf2.training.config import RESUME_KEYS
 from sid_tf2.training.distribute import describe as describe_strategy
 from sid_tf2.training.distribute import is_chief, make_strategy, worker_result_dir
 from sid_tf2.training.finetune import last_conv_layers, reinitialize_layers, resolve_frozen_layers
-from sid_tf2.training.initialize import initialize_from, tf1_layout
+from sid_tf2.training.initialize import initialize_from
 from sid_tf2.training.interrupt import StopSignals, TrainingInterrupted
 from sid_tf2.training.lock import ResultDirLock
+from sid_tf2.training.run_settings import (
+    TrainingError,
+    check_resumable,
+    read_run_settings,
+    resolve_speed,
+    resolve_train_deconv,
+    write_run_settings,
+)
 from sid_tf2.training.step import make_optimizer, make_train_step, trained_variables
-
-RUN_SETTINGS = "run_settings.json"  # in result_dir: the settings the run started with
 
 
 @dataclasses.dataclass
@@ -59,10 +63,6 @@ class TrainingResult:
     state: TrainingState
     steps_per_epoch: int = 0
     seconds: float = 0.0  # wall time of the epochs run (validation and dumps included)
-
-
-class TrainingError(RuntimeError):
-    """A run that cannot start as configured; the message says what to do."""
 
 
 def _validation_pairs(config):
@@ -135,93 +135,6 @@ def _validation_cache(config):
     if data_config.val_dir:
         return data.RawCache.for_dataset(data_config.val_dir, None, None)
     return data.RawCache.for_dataset(data_config.data_dir, data_config.cache_dir, data_config.gt_png_dir)
-
-
-def _read_run_settings(result_dir):
-    """The settings file of the run in `result_dir` (written when it started)."""
-    with open(os.path.join(result_dir, RUN_SETTINGS)) as handle:
-        return json.load(handle)
-
-
-def _write_run_settings(result_dir, config):
-    """The settings a resumption must share, by name at the top (as checked), then the whole config."""
-    write_text(os.path.join(result_dir, RUN_SETTINGS),
-               json.dumps({**config.resume_settings(), "config": dataclasses.asdict(config)}, indent=2))
-
-
-def _saved_runtime(saved):
-    """The runtime settings a run started with: its config's runtime group, or the config itself
-    in files written before the config was grouped (a flat dict of every setting)."""
-    started = saved.get("config") or {}
-    return started.get("runtime", started)
-
-
-def _check_resumable(saved, config, path):
-    now = config.resume_settings()
-    mismatched = [
-        f"{key}: checkpoint {saved.get(key)!r}, now {now[key]!r}"
-        for key in RESUME_KEYS
-        if key in saved and saved[key] != now[key]
-    ]
-    if mismatched:
-        raise TrainingError(
-            f"{path} was written with other settings, so resuming would not continue the same "
-            "run:\n  " + "\n  ".join(mismatched) + "\nUse the same flags, or another --result_dir."
-        )
-
-
-def _resolve_speed(config, saved, log):
-    """`config` with concrete precision and jit_compile.
-
-    "auto" takes the settings measured fastest for training on this machine (`sid_tf2.tuning`;
-    under a distribution strategy the reasoned rule of `sid_tf2.hardware`), except when
-    resuming (`saved`: the run's settings file): then the run's own settings, so that a resumed
-    run stays the same run wherever it continues.
-    """
-    runtime = config.runtime
-    if runtime.precision != hardware.AUTO and runtime.jit_compile is not None:
-        return config
-    started = _saved_runtime(saved or {})
-    if started:
-        precision = started["precision"] if runtime.precision == hardware.AUTO else runtime.precision
-        jit = started["jit_compile"] if runtime.jit_compile is None else runtime.jit_compile
-        log(f"speed settings of the run being resumed: {precision}, XLA {'on' if jit else 'off'}")
-        return config.replace(precision=precision, jit_compile=jit)
-    if runtime.precision == hardware.AUTO and runtime.jit_compile is None and runtime.distribute == "none":
-        settings = tuning.tuned_settings("train", camera=config.data.camera, tune=runtime.tune_speed,
-                                         patch=config.schedule.patch_size, log=log)
-    else:
-        # Under a strategy every worker must compute alike, and separate measurements could
-        # disagree: the reasoned rule, the same on every worker of one kind.
-        settings = hardware.resolve_speed_settings(runtime.precision, runtime.jit_compile)
-    log(f"speed settings: {settings.reason}")
-    if settings.warning:
-        log(f"warning: {settings.warning}")
-    return config.replace(precision=settings.precision, jit_compile=settings.jit_compile)
-
-
-def _resolve_train_deconv(config, saved, log):
-    """`config` with train_deconv decided: as given, as the resumed run had it, or by default
-    True except from a TF1 checkpoint without Adam slots for the upsampling filters."""
-    finetune = config.finetune
-    if saved and finetune.train_deconv is None:
-        return config.replace(train_deconv=saved["train_deconv"])
-    if saved:
-        return config
-    brings_adam_state = not (finetune.reinit_last or finetune.freeze)
-    release = brings_adam_state and tf1_layout(finetune.init_checkpoint) == "release"
-    if finetune.train_deconv is None:
-        if release:
-            log("the TF1 checkpoint has no Adam slots for the four upsampling filters (the "
-                "published model was trained with them frozen): keeping them frozen "
-                "(--train_deconv trains them, from zero moments)")
-        return config.replace(train_deconv=not release)
-    if finetune.train_deconv and release:
-        log("warning: the TF1 checkpoint has no Adam slots for the four upsampling filters: they "
-            "start with zero moments at the checkpoint's late Adam step, so their first updates "
-            "are several times the learning rate (--notrain_deconv keeps them frozen, as the "
-            "release trained them)")
-    return config
 
 
 def _predictor(model, jit_compile):
@@ -356,9 +269,9 @@ def _train(config, scenes, val_pairs, strategy, chief, result_dir, signals, log)
         cache.prepare(val_pairs, progress=config.runtime.progress)
 
     resume_from = latest_checkpoint(result_dir)
-    saved = _read_run_settings(result_dir) if resume_from else None
-    config = _resolve_speed(config, saved, log)
-    config = _resolve_train_deconv(config, saved, log)
+    saved = read_run_settings(result_dir) if resume_from else None
+    config = resolve_speed(config, saved, log)
+    config = resolve_train_deconv(config, saved, log)
     model, optimizer, frozen = _build(config, strategy)
     step = make_train_step(
         model, optimizer, precision=config.runtime.precision, train_deconv=config.finetune.train_deconv,
@@ -367,13 +280,13 @@ def _train(config, scenes, val_pairs, strategy, chief, result_dir, signals, log)
         global_batch_size=config.schedule.batch_size,
     )
     if resume_from:
-        _check_resumable(saved, config, resume_from)  # before restoring: it names what differs
+        check_resumable(saved, config, resume_from)  # before restoring: it names what differs
         state = restore_checkpoint(resume_from, model, optimizer)
         within = f", step {state.steps_done}" if state.steps_done else ""
         log(f"resuming from {resume_from}: next epoch {state.next_epoch}{within}")
     else:
         state = _start(config, model, optimizer, frozen, log)
-        _write_run_settings(result_dir, config)
+        write_run_settings(result_dir, config)
 
     run = _Run(config, model, optimizer, step, strategy, sampler, state, result_dir, chief,
                _predictor(model, config.runtime.jit_compile), val_pairs, cache)
