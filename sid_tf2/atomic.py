@@ -21,7 +21,9 @@ import contextlib
 import ctypes
 import errno
 import functools
+import hashlib
 import os
+import pathlib
 import re
 import secrets
 import shutil
@@ -38,6 +40,7 @@ _PLACE_ERRORS = {
     errno.EROFS: "read-only file system",
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
+    errno.ENAMETOOLONG: "file name too long for the file system",
 }
 _SPACE_ERRORS = (errno.ENOSPC, errno.EDQUOT)
 _MB = 1e6
@@ -130,6 +133,43 @@ def make_directory(path):
         os.makedirs(path, exist_ok=True)
 
 
+def _name_max(directory):
+    """The longest file name, in bytes, that `directory`'s file system takes."""
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _kept_suffix(name):
+    """The ending that writers read the format from: ".png", ".weights.h5", ".tar.gz"."""
+    suffixes = pathlib.PurePath(name).suffixes[-2:]
+    joined = "".join(suffixes)
+    return joined if len(joined) <= 16 else "".join(suffixes[-1:])[:16]
+
+
+def staging_name(name, max_bytes=255):
+    """A fresh staging name for the file `name`: `.tmp-<8 hex>-<name>`, or where that would
+    pass the file system's `max_bytes` (a legal 248-character output name would), the name's
+    digest with its suffix instead: `.tmp-<8 hex>-~<16 hex><suffix>`, so that a legal output
+    name never fails for its temporary name. `is_staging_for` recognises both."""
+    token = secrets.token_hex(4)
+    full = f"{STAGING_PREFIX}{token}-{name}"
+    if len(os.fsencode(full)) <= max_bytes:
+        return full
+    return f"{STAGING_PREFIX}{token}-~{_digest(name)}{_kept_suffix(name)}"
+
+
+def is_staging_for(staged, name):
+    """Whether `staged` is a staging name that `staging_name(name)` makes."""
+    prefix = re.fullmatch(re.escape(STAGING_PREFIX) + r"[0-9a-f]{8}-(.+)", staged, re.DOTALL)
+    return bool(prefix) and prefix.group(1) in (name, f"~{_digest(name)}{_kept_suffix(name)}")
+
+
+def _digest(name):
+    return hashlib.sha256(os.fsencode(name)).hexdigest()[:16]
+
+
 def _staging_path(path, needed):
     """A fresh name beside `path` (its parent created, `needed` bytes of space checked) under
     which the content is assembled before it takes `path`'s place."""
@@ -137,7 +177,7 @@ def _staging_path(path, needed):
     make_directory(directory)
     if needed is not None:
         ensure_space(path, needed)
-    return os.path.join(directory, f"{STAGING_PREFIX}{secrets.token_hex(4)}-{name}")
+    return os.path.join(directory, staging_name(name, _name_max(directory)))
 
 
 @contextlib.contextmanager

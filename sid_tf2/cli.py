@@ -28,6 +28,7 @@ rather than in each script:
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import select
@@ -124,7 +125,74 @@ def run(main, argv=None, *, doc=None):
                 print("\nTry --helpfull to get a list of all flags.")
             sys.exit(0)
     absl_logging.get_absl_handler().setFormatter(_PlainFormatter())
-    app.run(main, argv)
+    program = _program_name(argv[0])
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        app.run(_reporting_usage(main, program), argv, flags_parser=functools.partial(_parse_flags, program))
+    except KeyboardInterrupt:
+        _stopped(program, "interrupted (Ctrl-C)", EXIT_INTERRUPTED)
+    except Terminated:
+        _stopped(program, "stopped by SIGTERM", EXIT_TERMINATED)
+
+
+EXIT_USAGE = 2  # a usage problem; 1 is a file or run that failed
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, as Ctrl-C raises KeyboardInterrupt: the same
+    clean-ups run (staged files removed, locks released), then the run ends with status 143.
+    Commands with a graceful stop of their own (training's checkpoint) replace the handler."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _program_name(path):
+    """What the user typed to start the program: "sid-enhance", "python -m sid_tf2.simulate"."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    if spec is not None and path.endswith(".py"):  # started with python -m
+        return f"python -m {spec.name.removesuffix('.__main__')}"
+    return os.path.basename(path)
+
+
+def _stopped(program, how, status):
+    """End a run stopped from outside in one line: whatever was written is whole (every file
+    goes through `sid_tf2.atomic`), a file in progress was dropped."""
+    sys.stderr.flush()
+    print(f"{program}: {how}; files already written are complete", file=sys.stderr)
+    sys.exit(status)
+
+
+def usage_error(program, message):
+    """A usage problem: one `error:` line with a pointer to the help, and exit status 2."""
+    text = " ".join(str(message).split())
+    print(f"error: {text} (see {program} --help)", file=sys.stderr)
+    sys.exit(EXIT_USAGE)
+
+
+def _parse_flags(program, argv):
+    """absl's flag parsing, with its errors as one line and status 2 (absl prints two lines
+    starting "FATAL" and exits 1)."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        usage_error(program, error)
+
+
+def _reporting_usage(main, program):
+    """`main`, with an `app.UsageError` as one line and status 2 instead of absl's whole help."""
+
+    @functools.wraps(main)
+    def reporting(argv):
+        try:
+            return main(argv)
+        except app.UsageError as error:
+            usage_error(program, error)
+
+    return reporting
 
 
 def _adopt_command(main, doc):
@@ -204,6 +272,9 @@ def _stderr_captured():
     try:
         yield
         verdict = _DISCARD
+    except (KeyboardInterrupt, Terminated):
+        verdict = _DISCARD  # stopped on request: the start-up lines explain nothing
+        raise
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)

@@ -89,7 +89,7 @@ def _export():
         report = export(model, camera, FLAGS.output, input_size=input_size,
                         quantize=FLAGS.quantize, calibration_dir=FLAGS.calibration_dir,
                         overwrite=FLAGS.overwrite)
-    except (WeightsError, ExportError, MissingExtraError, ValueError) as error:
+    except (WeightsError, ExportError, MissingExtraError, WriteError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"exported the {camera} network from {FLAGS.checkpoint}")
