@@ -39,6 +39,8 @@ import typing
 from absl import app, flags
 from absl import logging as absl_logging
 
+from sid_tf2.backends.quiet import VERBOSE_ENV
+
 __all__ = ["HELP_ARGUMENTS", "config_flag_values", "define_config_flags", "define_verbose_flag",
            "load_tensorflow", "run"]
 
@@ -223,6 +225,8 @@ def load_tensorflow(verbose=False):
 
     Call it before anything else imports TensorFlow: once imported, its lines are already out.
     """
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"  # the deployment runtimes' chatter too (sid_tf2.backends.quiet)
     if verbose or "tensorflow" in sys.modules:
         import tensorflow as tf  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 

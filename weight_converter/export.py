@@ -20,6 +20,7 @@ from sid_tf2.backends.calibration import calibration_patches, check_input
 from sid_tf2.backends.common import agreement_psnr
 from sid_tf2.backends.litert_backend import LiteRTRunner, to_tflite
 from sid_tf2.backends.onnx_backend import OnnxRuntimeRunner, to_onnx
+from sid_tf2.backends.quiet import runtime_output_hidden
 from sid_tf2.constants import BACKEND_PRECISIONS
 
 FORMATS = {".tflite": "litert", ".onnx": "onnx"}
@@ -59,15 +60,15 @@ def export_format(output):
 
 
 def _convert(model, runtime, input_size, quantize, calibration):
-    if runtime == "litert":
-        return to_tflite(model, input_size, quantize, calibration)
-    return to_onnx(model, input_size, quantize, calibration)
+    with runtime_output_hidden():
+        if runtime == "litert":
+            return to_tflite(model, input_size, quantize, calibration)
+        return to_onnx(model, input_size, quantize, calibration)
 
 
 def _runner(runtime, path):
-    if runtime == "litert":
-        return LiteRTRunner(path)
-    return OnnxRuntimeRunner(path)
+    with runtime_output_hidden():
+        return LiteRTRunner(path) if runtime == "litert" else OnnxRuntimeRunner(path)
 
 
 def export(model, camera, output, *, input_size=None, quantize=None, calibration_dir=None,

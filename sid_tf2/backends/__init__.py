@@ -14,6 +14,7 @@ Precisions by backend (`BACKEND_PRECISIONS`):
 """
 
 from sid_tf2.backends.optional import EXTRA, MissingExtraError, require
+from sid_tf2.backends.quiet import runtime_output_hidden
 from sid_tf2.constants import BACKEND_PRECISIONS, BACKENDS, CALIBRATED  # the registry of runtimes
 from sid_tf2.speed_settings import check_backend
 
@@ -56,6 +57,13 @@ def make_runner(model, backend, precision="float32", calibration=None):
         from sid_tf2.weights import model_camera_name  # TensorFlow: off --help
 
         calibration = calibration_patches(model_camera_name(model))
+    with runtime_output_hidden():
+        return _converted_runner(model, backend, precision, calibration)
+
+
+def _converted_runner(model, backend, precision, calibration):
+    # pylint: disable=import-outside-toplevel
+    # The optional runtimes are imported only for the backend asked for.
     if backend == "openvino":
         from sid_tf2.backends.openvino_backend import OpenVINORunner, to_openvino  # the optional runtime
 

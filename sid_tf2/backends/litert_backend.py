@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from sid_tf2.backends.common import input_signature, representative_batches, thread_count
 from sid_tf2.backends.optional import require
+from sid_tf2.backends.quiet import runtime_output_hidden
 from sid_tf2.constants import BACKEND_PRECISIONS
 
 QUANTIZATIONS = tuple(p for p in BACKEND_PRECISIONS["litert"] if p != "float32")
@@ -78,7 +79,8 @@ class LiteRTRunner:
                 raise ValueError(f"this LiteRT model takes inputs of shape {list(signature)} "
                                  f"(-1: any), got {list(packed.shape)}")
             self._interpreter.resize_tensor_input(self._input["index"], packed.shape)
-            self._interpreter.allocate_tensors()
+            with runtime_output_hidden():  # the XNNPACK delegate announces itself on stderr here
+                self._interpreter.allocate_tensors()
             self._shape = packed.shape
         self._interpreter.set_tensor(self._input["index"], packed)
         self._interpreter.invoke()
