@@ -53,18 +53,24 @@ class WriteError(OSError):
     they tell the user how much to free.
     """
 
-    def __init__(self, path, reason, *, needed=None, free=None, code=None):
+    def __init__(self, path, reason, *, needed=None, free=None, code=None, hint=""):
         super().__init__(code, reason)
         self.path = os.fspath(path)
         self.reason = reason
         self.needed = needed
         self.free = free
+        self.hint = hint  # the flag that puts the file elsewhere, where there is one
+
+    def with_hint(self, hint):
+        """The same error, naming what the user can do about it (e.g. the flag that fixes it)."""
+        return WriteError(self.path, self.reason, needed=self.needed, free=self.free, code=self.errno, hint=hint)
 
     def __str__(self):
-        if self.free is None:
-            return f"{self.path}: {self.reason}"
-        needed = "" if self.needed is None else f"about {_megabytes(self.needed)} MB needed, "
-        return f"{self.path}: {self.reason} ({needed}{_megabytes(self.free)} MB free)"
+        text = f"{self.path}: {self.reason}"
+        if self.free is not None:
+            needed = "" if self.needed is None else f"about {_megabytes(self.needed)} MB needed, "
+            text += f" ({needed}{_megabytes(self.free)} MB free)"
+        return f"{text}; {self.hint}" if self.hint else text
 
 
 def _megabytes(count):
@@ -73,21 +79,30 @@ def _megabytes(count):
     return f"{max(count / _MB, 0.001):.3f}".rstrip("0")
 
 
-def free_bytes(path):
-    """Bytes available to this user on the file system that holds `path` (or would hold it)."""
+def _file_system_stats(path):
+    """statvfs of the file system that holds `path` (or would hold it)."""
     probe = os.path.abspath(os.fspath(path))
     while not os.path.exists(probe):
         parent = os.path.dirname(probe)
         if parent == probe:
             break
         probe = parent
-    stats = os.statvfs(probe)
+    return os.statvfs(probe)
+
+
+def free_bytes(path):
+    """Bytes available to this user on the file system that holds `path` (or would hold it)."""
+    stats = _file_system_stats(path)
     return stats.f_bavail * stats.f_frsize
 
 
 def ensure_space(path, needed):
-    """Raise `WriteError` up front when `path`'s file system has fewer than `needed` bytes free."""
-    free = free_bytes(path)
+    """Raise `WriteError` up front when `path`'s file system has fewer than `needed` bytes free,
+    or is read-only (the real cause then, whatever space it shows)."""
+    stats = _file_system_stats(path)
+    if stats.f_flag & os.ST_RDONLY:
+        raise WriteError(path, _PLACE_ERRORS[errno.EROFS], code=errno.EROFS)
+    free = stats.f_bavail * stats.f_frsize
     if free < needed:
         raise WriteError(path, "not enough free space", needed=needed, free=free, code=errno.ENOSPC)
 

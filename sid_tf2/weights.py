@@ -144,7 +144,17 @@ def _h5_shapes(handle, path):
     return shapes
 
 
+def _check_readable(path):
+    """Raise WeightsError for a file this user cannot open: the cause, not "corrupt"."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise WeightsError(path, f"cannot read the file: {(error.strerror or str(error)).lower()}") from None
+
+
 def _read_h5_shapes(kind, path):
+    _check_readable(path)
     try:
         if kind == KERAS_WEIGHTS:
             with h5py.File(path, "r") as handle:

@@ -7,7 +7,9 @@ import os
 import numpy as np
 import pytest
 
+import sid_tf2
 from sid_tf2.backends.quiet import VERBOSE_ENV, runtime_output_hidden
+from sid_tf2.model import build_unet
 
 
 def _chatter():
@@ -43,9 +45,6 @@ def test_verbose_shows_it(capfd, caplog, monkeypatch):
 @pytest.mark.slow
 def test_a_litert_predictor_prints_nothing(capfd, monkeypatch):
     pytest.importorskip("ai_edge_litert", reason="the export extra is not installed")
-    import sid_tf2  # noqa: PLC0415
-    from sid_tf2.model import build_unet  # noqa: PLC0415
-
     monkeypatch.delenv(VERBOSE_ENV, raising=False)
     model = build_unet("sony")
     capfd.readouterr()  # TensorFlow's own start-up lines, when it loads here

@@ -10,7 +10,7 @@ import time
 import pytest
 from absl import app, flags
 
-from sid_tf2 import atomic, cli
+from sid_tf2 import atomic, cli, weights
 
 
 @pytest.fixture
@@ -112,3 +112,29 @@ def test_a_name_too_long_for_the_file_system_is_reported_by_its_own_name(tmp_pat
         atomic.write_bytes(path, b"image")
     assert str(error.value) == f"{path}: file name too long for the file system"
     assert os.listdir(tmp_path) == []
+
+
+def test_an_unreadable_weights_file_is_called_unreadable(tmp_path, monkeypatch):
+    path = tmp_path / "model.weights.h5"
+    path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    real_open = open
+
+    def refusing_open(file, *args, **kwargs):  # what a file of another user looks like (as root, chmod is no obstacle)
+        if os.fspath(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refusing_open)
+    with pytest.raises(weights.WeightsError) as error:
+        weights.find_weights(path)
+    assert str(error.value) == f"{path}: cannot read the file: permission denied"
+
+
+def test_a_read_only_place_is_called_read_only_not_full(tmp_path, monkeypatch):
+    class ReadOnly:  # statvfs of a read-only 5 MB tmpfs
+        f_flag, f_bavail, f_frsize = os.ST_RDONLY, 1280, 4096
+
+    monkeypatch.setattr(atomic.os, "statvfs", lambda path: ReadOnly)
+    with pytest.raises(atomic.WriteError) as error:
+        atomic.ensure_space(tmp_path / "big.tif", 50_000_000)
+    assert str(error.value) == f"{tmp_path / 'big.tif'}: read-only file system"

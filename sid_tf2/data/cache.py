@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 
 from sid_tf2 import raw as rawlib
-from sid_tf2.atomic import make_directory, write_bytes, write_text
+from sid_tf2.atomic import WriteError, make_directory, write_bytes, write_text
 from sid_tf2.data.discovery import EXTENSION_CAMERAS, DatasetError, pairs_of
 from sid_tf2.progress import Progress, format_duration
 
@@ -272,11 +272,14 @@ class RawCache:
         path, state, base, stale_pattern = names
         meta = dict(meta, version=FORMAT_VERSION, kind=kind, source=path, size=state[0], mtime_ns=state[1],
                     shape=list(array.shape))
-        make_directory(self.cache_dir)
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
-        write_bytes(base + ".npy", buffer.getbuffer())
-        write_text(base + ".json", json.dumps(meta, indent=1))
+        try:
+            make_directory(self.cache_dir)
+            write_bytes(base + ".npy", buffer.getbuffer())
+            write_text(base + ".json", json.dumps(meta, indent=1))
+        except WriteError as error:  # e.g. a read-only dataset: the flag that moves the cache
+            raise error.with_hint("--cache_dir=DIR keeps the decoded frames elsewhere") from None
         for stale in glob.glob(stale_pattern):  # entries of an earlier version of the file
             if not stale.startswith(base + "."):
                 try:
