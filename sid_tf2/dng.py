@@ -63,7 +63,7 @@ from fractions import Fraction
 import numpy as np
 import tifffile
 
-from sid_tf2 import tiff
+from sid_tf2 import lossless_jpeg, tiff
 from sid_tf2.tiff import ASCII as _ASCII
 from sid_tf2.tiff import BYTE as _BYTE
 from sid_tf2.tiff import LONG as _LONG
@@ -105,13 +105,17 @@ _CFA_LAYOUT = 50711
 _BLACK_LEVEL_REPEAT_DIM = 50713
 _BLACK_LEVEL = 50714
 _WHITE_LEVEL = 50717
+_DEFAULT_CROP_ORIGIN = 50719
+_DEFAULT_CROP_SIZE = 50720
 _COLOR_MATRIX_1 = 50721
 _AS_SHOT_NEUTRAL = 50728
 _CALIBRATION_ILLUMINANT_1 = 50778
+_ACTIVE_AREA = 50829
 
 _PHOTOMETRIC_CFA = 32803
 _PHOTOMETRIC_LINEAR_RAW = 34892
 _D65 = 21
+_COMPRESSIONS = {"none": None, "lossless_jpeg": (7, lossless_jpeg.encode)}
 
 COLOR_INDEX = {"R": 0, "G": 1, "B": 2, "C": 3, "M": 4, "Y": 5}
 """CFA colour indices as DNG's CFAPattern / CFAPlaneColor number them."""
@@ -184,8 +188,19 @@ def write_dng(
     lens_make: str | None = None,
     lens_model: str | None = None,
     gps=None,
+    with_color_matrix: bool = True,
+    big_endian: bool = False,
+    tile=None,
+    compression: str = "none",
+    active_area=None,
+    default_crop=None,
+    extra_tags=(),
 ) -> None:
     """Write a 16-bit CFA (mosaic) raw image as a DNG file that rawpy / LibRaw reads.
+
+    Beyond the defaults (one uncompressed little-endian strip, a colour matrix, the whole
+    mosaic visible), the keywords from `with_color_matrix` on write the kinds of DNG that
+    cameras, phones and converters produce, so that tests meet LibRaw's real handling of them.
 
     Args:
       path: the file to write (any extension; the tests use ``.dng`` and SID's ``.ARW`` names).
@@ -214,11 +229,27 @@ def write_dng(
       f_number, focal_length (mm), lens_make, lens_model: the Exif tags of those names.
       gps: ``(latitude, longitude)`` or ``(latitude, longitude, altitude)`` in degrees (north
         and east positive) and metres, stored as a GPS IFD in degrees, minutes and seconds.
+      with_color_matrix: False leaves ColorMatrix1 out (as some converters and old cameras do:
+        LibRaw then has no colour matrix for the file); `color_matrix` must then be None.
+      big_endian: a Motorola ("MM") file, as older cameras' DNG converters wrote.
+      tile: ``(height, width)`` of TIFF tiles (multiples of 16), as phones write, instead of
+        one strip.
+      compression: "none" or "lossless_jpeg" (DNG Compression 7, :mod:`sid_tf2.lossless_jpeg`:
+        one stream per strip or tile).
+      active_area: ``(top, left, bottom, right)`` of the visible area within `mosaic`
+        (DNG ActiveArea); the rest is a masked border. `cfa_pattern` is anchored at the
+        area's top-left pixel, as DNG defines it.
+      default_crop: ``(top, left, height, width)`` within the active area (DefaultCropOrigin
+        and DefaultCropSize), the crop a phone asks renderers to apply.
+      extra_tags: further ``(tag, type, value)`` entries for IFD 0 (types as in
+        :mod:`sid_tf2.tiff`), e.g. a phone's OpcodeList that LibRaw does not apply.
 
     Raises:
       ValueError / TypeError on invalid arguments (nothing is written then).
     """
     mosaic = _as_uint16_image(mosaic, ndim=2, what="mosaic")
+    if not with_color_matrix and color_matrix is not None:
+        raise ValueError("color_matrix given, but with_color_matrix=False leaves it out")
     pattern = cfa_pattern_array(cfa_pattern)
     blacks, white = _levels(black_level, white_level, pattern.shape)
     entries = _common_entries(
@@ -235,10 +266,15 @@ def write_dng(
         (_CFA_LAYOUT, _SHORT, [1]),
     ]
     entries += _level_entries(blacks, white)
-    entries += _colour_entries(color_matrix, as_shot_neutral, len(planes))
+    entries += _colour_entries(color_matrix, as_shot_neutral, len(planes), with_color_matrix)
+    entries += _area_entries(mosaic.shape, active_area, default_crop)
+    entries += [tuple(entry) for entry in extra_tags]
     exif = _exif_entries(exposure_time, iso, f_number=f_number, focal_length=focal_length,
                          date_time=date_time, lens_make=lens_make, lens_model=lens_model)
-    tiff.write_tiff(path, entries, mosaic, exif=exif, gps=_gps_entries(gps))
+    if compression not in _COMPRESSIONS:
+        raise ValueError(f"compression must be one of {sorted(_COMPRESSIONS)}, got {compression!r}")
+    tiff.write_tiff(path, entries, mosaic, exif=exif, gps=_gps_entries(gps), big_endian=big_endian,
+                    tile=tile, compression=_COMPRESSIONS[compression])
 
 
 def write_linear_dng(
@@ -395,7 +431,29 @@ def _level_entries(blacks, white):
     ]
 
 
-def _colour_entries(color_matrix, as_shot_neutral, colours):
+def _area_entries(shape, active_area, default_crop):
+    """ActiveArea and DefaultCropOrigin / DefaultCropSize, checked against the mosaic's shape."""
+    entries = []
+    top, left, bottom, right = (0, 0) + tuple(shape) if active_area is None else active_area
+    if active_area is not None:
+        if not 0 <= top < bottom <= shape[0] or not 0 <= left < right <= shape[1] or \
+                min(bottom - top, right - left) < 22:
+            raise ValueError(f"active_area {active_area!r} must lie within the mosaic {shape} "
+                             "and keep at least 22 pixels each way")
+        entries.append((_ACTIVE_AREA, _LONG, [int(v) for v in active_area]))
+    if default_crop is not None:
+        crop_top, crop_left, height, width = default_crop
+        if min(crop_top, crop_left) < 0 or min(height, width) < 1 or \
+                crop_top + height > bottom - top or crop_left + width > right - left:
+            raise ValueError(f"default_crop {default_crop!r} must lie within the active area")
+        entries += [(_DEFAULT_CROP_ORIGIN, _LONG, [int(crop_left), int(crop_top)]),
+                    (_DEFAULT_CROP_SIZE, _LONG, [int(width), int(height)])]
+    return entries
+
+
+def _colour_entries(color_matrix, as_shot_neutral, colours, with_matrix=True):
+    if not with_matrix:
+        return _neutral_entries(as_shot_neutral, colours)
     if color_matrix is None:
         if colours != 3:
             raise ValueError(f"a {colours}-colour CFA needs an explicit {colours}x3 color_matrix")
@@ -405,10 +463,14 @@ def _colour_entries(color_matrix, as_shot_neutral, colours):
     if matrix.shape != (colours, 3) or not np.all(np.isfinite(matrix)):
         raise ValueError(f"color_matrix must be a finite {colours}x3 XYZ -> camera matrix, "
                          f"got shape {matrix.shape}")
-    entries = [
+    return [
         (_COLOR_MATRIX_1, _SRATIONAL, matrix.ravel().tolist()),
         (_CALIBRATION_ILLUMINANT_1, _SHORT, [_D65]),
-    ]
+    ] + _neutral_entries(as_shot_neutral, colours)
+
+
+def _neutral_entries(as_shot_neutral, colours):
+    entries = []
     if as_shot_neutral is not None:
         neutral = np.asarray(as_shot_neutral, float)
         if neutral.shape != (colours,) or not np.all(np.isfinite(neutral)) or np.any(neutral <= 0):
