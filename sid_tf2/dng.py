@@ -5,9 +5,12 @@ very same reader as real camera files (rawpy / LibRaw), so that packing, black l
 balance and ground-truth rendering are exercised end to end.  DNG is the one raw format that is
 publicly specified and that LibRaw reads, so we write DNG.
 
-What is written (DNG 1.4, a TIFF 6 container, little endian):
+What is written (DNG 1.4, a TIFF 6 container, little endian unless asked otherwise):
 
-* IFD 0 is the raw image itself (``NewSubfileType`` 0): one uncompressed strip of 16-bit samples.
+* IFD 0 is the raw image itself (``NewSubfileType`` 0): one uncompressed strip of 16-bit samples
+  by default; :func:`write_dng` also writes big-endian files, tiles, lossless JPEG
+  (:mod:`sid_tf2.lossless_jpeg`), ActiveArea, DefaultCrop and no ColorMatrix1 at all, the
+  traits of cameras', phones' and converters' DNGs.
   A CFA image uses ``PhotometricInterpretation`` 32803 (CFA) with ``CFARepeatPatternDim``,
   ``CFAPattern``, ``CFAPlaneColor`` (the colours used, normally R, G, B) and ``CFALayout``
   (rectangular).
@@ -34,7 +37,11 @@ sees a half-written file under the final name.
 Facts about LibRaw 0.22 (rawpy 0.28) worth knowing, checked by ``tests/test_dng.py`` and
 ``tests/test_raw.py`` unless noted:
 
-* ``raw_image_visible`` is the mosaic exactly (no ActiveArea is written, so no margins).
+* ``raw_image_visible`` is the mosaic exactly without ActiveArea; with it, the area LibRaw
+  rounds to even offsets (``raw_pattern`` then describes the visible area's phase) while
+  ``raw_image`` keeps the masked border. DefaultCrop and OpcodeLists are not applied.
+* Without ColorMatrix1, ``raw.color_matrix`` is all zeros (as for a camera LibRaw has no matrix
+  for) and LibRaw renders camera RGB as it is.
 * ``raw_pattern`` numbers the colours 0 = R, 1 = G, 2 = B and 3 = the green on the blue rows of
   a Bayer 2x2 (so 1 is the green on the red rows); ``color_desc`` is ``b'RGBG'``.
 * ``black_level_per_channel`` is indexed by that colour index (R, G, B, G2), not by position.
