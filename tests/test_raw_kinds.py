@@ -18,7 +18,10 @@ import pytest
 
 from sid_tf2 import dng
 from sid_tf2 import raw as rawlib
+from sid_tf2.data.cache import RawCache, infer_camera
 from sid_tf2.data.check import check_dataset
+from sid_tf2.data.discovery import discover_pairs
+from sid_tf2.data.sampling import load_eval_example
 from sid_tf2.enhance import decode
 from sid_tf2.simulation import calibrate, dataset
 from sid_tf2.simulation.stream import OnTheFlySampler
@@ -68,14 +71,16 @@ REFUSALS = {
                 "simulate": "X-Trans \\(6x6\\) sensor, not Bayer",
                 "calibrate": "X-Trans \\(6x6\\) sensor, not Bayer",
                 "train_on_the_fly": "X-Trans \\(6x6\\) sensor, not Bayer",
-                "check": "X-Trans demosaic needs at least 512x512 pixels"},  # at this test size
+                "check": "X-Trans demosaic needs at least 512x512 pixels",  # at this test size
+                "train_on_pairs": "X-Trans demosaic needs at least 512x512 pixels"},
     "four_colour_cmyg": {"enhance": "unsupported colour filter layout: 4-colour",
-                         "check": "unsupported colour filter array \\(2, 2\\) 'MYGC'",
+                         **dict.fromkeys(("check", "train_on_pairs"),
+                                         "unsupported colour filter array \\(2, 2\\) 'MYGC'"),
                          **dict.fromkeys(("simulate", "calibrate", "train_on_the_fly"), NOT_BAYER)},
-    "linear_dng": dict.fromkeys(("enhance", "simulate", "calibrate", "train_on_the_fly", "check"),
-                                NO_MOSAIC),
+    "linear_dng": dict.fromkeys(("enhance", "simulate", "calibrate", "train_on_the_fly",
+                                 "train_on_pairs", "check"), NO_MOSAIC),
     "monochrome_dng": dict.fromkeys(("enhance", "simulate", "calibrate", "train_on_the_fly",
-                                     "check"), MONOCHROME),
+                                     "train_on_pairs", "check"), MONOCHROME),
     "8_bit": {"simulate": FEW_BITS, "train_on_the_fly": FEW_BITS},
 }
 
@@ -152,14 +157,31 @@ def run_check(kind, folder):
     return []
 
 
+def run_train_on_pairs(kind, folder):
+    """Training's data path on a SID-layout pair named as a camera names its files (.NEF):
+    discovery, the cache's decoding and the whole-image example that validation loads."""
+    write(kind, folder / "sid" / "short" / "00001_00_0.1s.NEF", exposure_time=0.1)
+    write(kind, folder / "sid" / "long" / "00001_00_10s.NEF")
+    (pair,) = discover_pairs(folder / "sid")
+    cache = RawCache.for_dataset(folder / "sid")
+    camera = infer_camera([pair], cache)
+    inputs, gt = load_eval_example(cache.input(pair.input_path), cache.ground_truth(pair.gt_path),
+                                   pair.ratio, camera)
+    assert camera == "sony" and inputs.shape[-1] == 4 and gt.shape[:2] == tuple(
+        2 * n for n in inputs.shape[:2])
+    return []
+
+
 COMMANDS = {"enhance": run_enhance, "simulate": run_simulate, "calibrate": run_calibrate,
-            "train_on_the_fly": run_train_on_the_fly, "check": run_check}
+            "train_on_the_fly": run_train_on_the_fly, "train_on_pairs": run_train_on_pairs,
+            "check": run_check}
+FOLDERS = ("sources", "dark", "flat", "sid/short", "sid/long")
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_every_kind_ends_in_a_result_or_one_line_naming_the_file(kind, command, tmp_path):
-    for folder in ("sources", "dark", "flat", "sid/short", "sid/long"):
+    for folder in FOLDERS:
         (tmp_path / folder).mkdir(parents=True)
     refusal = REFUSALS.get(kind, {}).get(command)
     with warnings.catch_warnings():
@@ -171,12 +193,12 @@ def test_every_kind_ends_in_a_result_or_one_line_naming_the_file(kind, command, 
             COMMANDS[command](kind, tmp_path)
     message = str(caught.value)
     assert "\n" not in message and re.search(refusal, message), message
-    assert re.search(r"/(photo|clean|d0|f0|00001_00_\S+)\.dng: ", message), message
+    assert re.search(r"/(photo|clean|d0|f0|00001_00_\S+)\.(dng|NEF): ", message), message
 
 
 @pytest.mark.parametrize("command", ["enhance", "simulate", "train_on_the_fly", "check"])
 def test_a_file_without_colour_matrix_is_said_once(command, tmp_path):
-    for folder in ("sources", "sid/short", "sid/long"):
+    for folder in FOLDERS:
         (tmp_path / folder).mkdir(parents=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -189,6 +211,14 @@ def test_a_file_without_colour_matrix_is_said_once(command, tmp_path):
         assert said == [rawlib.NO_COLOUR_MATRIX]
     else:
         assert said == [f"{tmp_path / 'sources' / 'clean.dng'}: {rawlib.NO_COLOUR_MATRIX}"]
+
+
+def test_a_foveon_file_is_refused_saying_why(tmp_path):
+    path = tmp_path / "sigma.x3f"
+    path.write_bytes(b"FOVb" + bytes(range(256)) * 16)  # the X3F signature, then no real data
+    with pytest.raises(rawlib.RawFileError, match=f"^{path}: a Foveon X3F file: .* not a colour "
+                       "mosaic; SID needs the sensor's colour mosaic"):
+        decode.decode_file(path, "sony")
 
 
 def test_a_file_without_colour_matrix_renders_as_camera_rgb_in_srgb(tmp_path):

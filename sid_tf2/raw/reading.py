@@ -116,11 +116,17 @@ def _looks_like_raw(name):
             or head.startswith(b"FUJIFILM") or head[4:8] == b"ftyp")
 
 
+_FOVEON = ("a Foveon X3F file: this LibRaw does not read them, and they hold three full colour "
+           "layers, not a colour mosaic; " + NEED_MOSAIC)
+
+
 def _decode_error(name, error, stage, libraw_said):
     """The RawFileError for an exception LibRaw raised while opening or unpacking `name`."""
     said = libraw_said[0].split(": ", 1)[-1] if libraw_said else None  # "<file>: what"
     if isinstance(error, rawpy.LibRawFileUnsupportedError):
-        return RawFileError(name, _NOT_RAW)
+        with open(name, "rb") as f:
+            foveon = f.read(4) == b"FOVb"  # the X3F signature
+        return RawFileError(name, _FOVEON if foveon else _NOT_RAW)
     if isinstance(error, rawpy.LibRawIOError):
         if stage == "open" and not _looks_like_raw(name):
             return RawFileError(name, _NOT_RAW)
