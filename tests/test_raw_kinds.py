@@ -213,6 +213,21 @@ def test_a_file_without_colour_matrix_is_said_once(command, tmp_path):
         assert said == [f"{tmp_path / 'sources' / 'clean.dng'}: {rawlib.NO_COLOUR_MATRIX}"]
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_an_odd_sized_rendering_loses_the_sensors_last_row_and_column_in_any_orientation(
+        orientation, tmp_path):
+    from sid_tf2.enhance.output import apply_orientation
+
+    mosaic = np.random.default_rng(6).integers(600, 9000, (63, 95)).astype(np.uint16)
+    dng.write_dng(tmp_path / "up.dng", mosaic, cfa_pattern="GRBG")
+    dng.write_dng(tmp_path / "turned.dng", mosaic, cfa_pattern="GRBG", orientation=orientation)
+    upright = rawlib.render_ground_truth_uint16(tmp_path / "up.dng")
+    with rawlib.read_raw(tmp_path / "turned.dng") as raw:
+        turned, flip = rawlib.render_ground_truth_uint16(raw), raw.sizes.flip
+    assert upright.shape == (62, 94, 3)
+    np.testing.assert_array_equal(apply_orientation(turned, flip, inverse=True), upright)
+
+
 def test_a_foveon_file_is_refused_saying_why(tmp_path):
     path = tmp_path / "sigma.x3f"
     path.write_bytes(b"FOVb" + bytes(range(256)) * 16)  # the X3F signature, then no real data

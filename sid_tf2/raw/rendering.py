@@ -68,9 +68,21 @@ def render_ground_truth_uint16(raw, *, notes=None) -> np.ndarray:
         raise RawFileError(name, f"LibRaw could not render it ({type(e).__name__}: "
                            f"{exception_text(e)}){hint}") from None
     if pattern is not None and pattern.shape == (2, 2):
-        height, width = image.shape[:2]
-        image = image[:height - height % 2, :width - width % 2]
+        image = _even_sensor_size(image, int(raw.sizes.flip), int(raw.sizes.height),
+                                  int(raw.sizes.width))
     return image
+
+
+def _even_sensor_size(image, flip, height, width):
+    """A rendering without the sensor's last row and column when they are odd, as the packing
+    drops them; LibRaw's `flip` (1 mirrors columns, 2 rows, then 4 transposes) says where they
+    are in the turned image."""
+    index = [slice(None), slice(None)]
+    for odd, axis, mirrored in ((height % 2, 1 if flip & 4 else 0, flip & 2),
+                                (width % 2, 0 if flip & 4 else 1, flip & 1)):
+        if odd:
+            index[axis] = slice(1, None) if mirrored else slice(None, -1)
+    return image[tuple(index)]
 
 
 def render_ground_truth(raw, *, notes=None) -> np.ndarray:
