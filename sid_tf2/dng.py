@@ -203,11 +203,9 @@ def write_dng(
     default_crop=None,
     extra_tags=(),
 ) -> None:
-    """Write a 16-bit CFA (mosaic) raw image as a DNG file that rawpy / LibRaw reads.
-
-    Beyond the defaults (one uncompressed little-endian strip, a colour matrix, the whole
-    mosaic visible), the keywords from `with_color_matrix` on write the kinds of DNG that
-    cameras, phones and converters produce, so that tests meet LibRaw's real handling of them.
+    """Write a 16-bit CFA (mosaic) raw image as a DNG file that rawpy / LibRaw reads; the
+    keywords from `with_color_matrix` on write the traits of cameras', phones' and converters'
+    DNGs, so that tests meet LibRaw's real handling of them.
 
     Args:
       path: the file to write (any extension; the tests use ``.dng`` and SID's ``.ARW`` names).
@@ -236,27 +234,22 @@ def write_dng(
       f_number, focal_length (mm), lens_make, lens_model: the Exif tags of those names.
       gps: ``(latitude, longitude)`` or ``(latitude, longitude, altitude)`` in degrees (north
         and east positive) and metres, stored as a GPS IFD in degrees, minutes and seconds.
-      with_color_matrix: False leaves ColorMatrix1 out (as some converters and old cameras do:
-        LibRaw then has no colour matrix for the file); `color_matrix` must then be None.
-      big_endian: a Motorola ("MM") file, as older cameras' DNG converters wrote.
-      tile: ``(height, width)`` of TIFF tiles (multiples of 16), as phones write, instead of
-        one strip.
-      compression: "none" or "lossless_jpeg" (DNG Compression 7, :mod:`sid_tf2.lossless_jpeg`:
-        one stream per strip or tile).
-      active_area: ``(top, left, bottom, right)`` of the visible area within `mosaic`
-        (DNG ActiveArea); the rest is a masked border. `cfa_pattern` is anchored at the
-        area's top-left pixel, as DNG defines it.
-      default_crop: ``(top, left, height, width)`` within the active area (DefaultCropOrigin
-        and DefaultCropSize), the crop a phone asks renderers to apply.
-      extra_tags: further ``(tag, type, value)`` entries for IFD 0 (types as in
-        :mod:`sid_tf2.tiff`), e.g. a phone's OpcodeList that LibRaw does not apply.
+      with_color_matrix: False leaves ColorMatrix1 out, as old cameras' and some converters'
+        files do (LibRaw then has no matrix); `color_matrix` must be None then.
+      big_endian, tile, compression: a Motorola ("MM") file; TIFF tiles of ``(height, width)``
+        (multiples of 16) instead of one strip, as phones write; "none" or "lossless_jpeg"
+        (DNG Compression 7, :mod:`sid_tf2.lossless_jpeg`, one stream per strip or tile).
+      active_area: ``(top, left, bottom, right)`` of the visible area (ActiveArea; the rest is
+        a masked border, and `cfa_pattern` is anchored at the area's top-left pixel).
+      default_crop: ``(top, left, height, width)`` within the active area (DefaultCrop tags).
+      extra_tags: more ``(tag, type, value)`` entries of IFD 0, e.g. a phone's OpcodeList.
 
     Raises:
       ValueError / TypeError on invalid arguments (nothing is written then).
     """
     mosaic = _as_uint16_image(mosaic, ndim=2, what="mosaic")
-    if not with_color_matrix and color_matrix is not None:
-        raise ValueError("color_matrix given, but with_color_matrix=False leaves it out")
+    if compression not in _COMPRESSIONS:
+        raise ValueError(f"compression must be one of {sorted(_COMPRESSIONS)}, got {compression!r}")
     pattern = cfa_pattern_array(cfa_pattern)
     blacks, white = _levels(black_level, white_level, pattern.shape)
     entries = _common_entries(
@@ -278,10 +271,8 @@ def write_dng(
     entries += [tuple(entry) for entry in extra_tags]
     exif = _exif_entries(exposure_time, iso, f_number=f_number, focal_length=focal_length,
                          date_time=date_time, lens_make=lens_make, lens_model=lens_model)
-    if compression not in _COMPRESSIONS:
-        raise ValueError(f"compression must be one of {sorted(_COMPRESSIONS)}, got {compression!r}")
-    tiff.write_tiff(path, entries, mosaic, exif=exif, gps=_gps_entries(gps), big_endian=big_endian,
-                    tile=tile, compression=_COMPRESSIONS[compression])
+    tiff.write_tiff(path, entries, mosaic, exif=exif, gps=tiff.gps_entries(gps),
+                    big_endian=big_endian, tile=tile, compression=_COMPRESSIONS[compression])
 
 
 def write_linear_dng(
@@ -460,6 +451,8 @@ def _area_entries(shape, active_area, default_crop):
 
 def _colour_entries(color_matrix, as_shot_neutral, colours, with_matrix=True):
     if not with_matrix:
+        if color_matrix is not None:
+            raise ValueError("color_matrix given, but with_color_matrix=False leaves it out")
         return _neutral_entries(as_shot_neutral, colours)
     if color_matrix is None:
         if colours != 3:
@@ -507,33 +500,3 @@ def _exif_entries(exposure_time, iso, *, f_number=None, focal_length=None, date_
         if text is not None:
             entries.append((tag, _ASCII, str(text)))
     return sorted(entries)
-
-
-def _gps_entries(position):
-    """GPS IFD entries for ``(latitude, longitude[, altitude])``; None gives none."""
-    if position is None:
-        return []
-    if len(position) not in (2, 3) or not all(np.isfinite(v) for v in position):
-        raise ValueError(f"gps must be (latitude, longitude[, altitude]), got {position!r}")
-    latitude, longitude = float(position[0]), float(position[1])
-    if abs(latitude) > 90 or abs(longitude) > 180:
-        raise ValueError(f"gps position out of range: {position!r}")
-    entries = [
-        (0, _BYTE, [2, 3, 0, 0]),  # GPSVersionID 2.3
-        (1, _ASCII, "N" if latitude >= 0 else "S"),
-        (2, _RATIONAL, _degrees_minutes_seconds(abs(latitude))),
-        (3, _ASCII, "E" if longitude >= 0 else "W"),
-        (4, _RATIONAL, _degrees_minutes_seconds(abs(longitude))),
-    ]
-    if len(position) == 3:
-        altitude = float(position[2])
-        entries += [(5, _BYTE, [0 if altitude >= 0 else 1]), (6, _RATIONAL, [abs(altitude)])]
-    return entries
-
-
-def _degrees_minutes_seconds(degrees):
-    """Whole degrees and minutes, and seconds to 1/100: as cameras write them."""
-    hundredths = round(degrees * 360000)
-    whole, rest = divmod(hundredths, 360000)
-    minutes, seconds = divmod(rest, 6000)
-    return [Fraction(whole), Fraction(minutes), Fraction(seconds, 100)]

@@ -26,7 +26,7 @@ from PIL import TiffImagePlugin
 from sid_tf2.atomic import write_bytes
 
 __all__ = ["ASCII", "BYTE", "EXIF_IFD", "GPS_IFD", "LONG", "RATIONAL", "SHORT", "SRATIONAL",
-           "UNDEFINED", "rational", "tiff_bytes", "write_tiff"]
+           "UNDEFINED", "gps_entries", "rational", "tiff_bytes", "write_tiff"]
 
 BYTE, ASCII, SHORT, LONG, RATIONAL, UNDEFINED, SRATIONAL = 1, 2, 3, 4, 5, 7, 10
 EXIF_IFD = 34665
@@ -170,3 +170,34 @@ def write_tiff(path, entries, image, *, exif=None, gps=None, **layout) -> None:
     """Write :func:`tiff_bytes` to `path` atomically (temporary name, then rename); `layout`:
     its `big_endian`, `tile` and `compression`."""
     write_bytes(path, tiff_bytes(entries, image=image, exif=exif, gps=gps, **layout))
+
+
+def gps_entries(position):
+    """GPS IFD entries for ``(latitude, longitude[, altitude])`` in degrees (north and east
+    positive) and metres; None gives none."""
+    if position is None:
+        return []
+    if len(position) not in (2, 3) or not all(np.isfinite(v) for v in position):
+        raise ValueError(f"gps must be (latitude, longitude[, altitude]), got {position!r}")
+    latitude, longitude = float(position[0]), float(position[1])
+    if abs(latitude) > 90 or abs(longitude) > 180:
+        raise ValueError(f"gps position out of range: {position!r}")
+    entries = [
+        (0, BYTE, [2, 3, 0, 0]),  # GPSVersionID 2.3
+        (1, ASCII, "N" if latitude >= 0 else "S"),
+        (2, RATIONAL, _degrees_minutes_seconds(abs(latitude))),
+        (3, ASCII, "E" if longitude >= 0 else "W"),
+        (4, RATIONAL, _degrees_minutes_seconds(abs(longitude))),
+    ]
+    if len(position) == 3:
+        altitude = float(position[2])
+        entries += [(5, BYTE, [0 if altitude >= 0 else 1]), (6, RATIONAL, [abs(altitude)])]
+    return entries
+
+
+def _degrees_minutes_seconds(degrees):
+    """Whole degrees and minutes, and seconds to 1/100: as cameras write them."""
+    hundredths = round(degrees * 360000)
+    whole, rest = divmod(hundredths, 360000)
+    minutes, seconds = divmod(rest, 6000)
+    return [Fraction(whole), Fraction(minutes), Fraction(seconds, 100)]
