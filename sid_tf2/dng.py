@@ -8,7 +8,7 @@ publicly specified and that LibRaw reads, so we write DNG.
 What is written (DNG 1.4, a TIFF 6 container, little endian unless asked otherwise):
 
 * IFD 0 is the raw image itself (``NewSubfileType`` 0): one uncompressed strip of 16-bit samples
-  by default; :func:`write_dng` also writes big-endian files, tiles, lossless JPEG
+  by default; :func:`write_dng` also writes 8-bit samples, big-endian files, tiles, lossless JPEG
   (:mod:`sid_tf2.lossless_jpeg`), ActiveArea, DefaultCrop and no ColorMatrix1 at all, the
   traits of cameras', phones' and converters' DNGs.
   A CFA image uses ``PhotometricInterpretation`` 32803 (CFA) with ``CFARepeatPatternDim``,
@@ -196,6 +196,7 @@ def write_dng(
     lens_model: str | None = None,
     gps=None,
     with_color_matrix: bool = True,
+    bits_per_sample: int = 16,
     big_endian: bool = False,
     tile=None,
     compression: str = "none",
@@ -203,7 +204,7 @@ def write_dng(
     default_crop=None,
     extra_tags=(),
 ) -> None:
-    """Write a 16-bit CFA (mosaic) raw image as a DNG file that rawpy / LibRaw reads; the
+    """Write a CFA (mosaic) raw image as a DNG file that rawpy / LibRaw reads; the
     keywords from `with_color_matrix` on write the traits of cameras', phones' and converters'
     DNGs, so that tests meet LibRaw's real handling of them.
 
@@ -236,6 +237,7 @@ def write_dng(
         and east positive) and metres, stored as a GPS IFD in degrees, minutes and seconds.
       with_color_matrix: False leaves ColorMatrix1 out, as old cameras' and some converters'
         files do (LibRaw then has no matrix); `color_matrix` must be None then.
+      bits_per_sample: 16, or 8 for data whose white level is at most 255.
       big_endian, tile, compression: a Motorola ("MM") file; TIFF tiles of ``(height, width)``
         (multiples of 16) instead of one strip, as phones write; "none" or "lossless_jpeg"
         (DNG Compression 7, :mod:`sid_tf2.lossless_jpeg`, one stream per strip or tile).
@@ -252,6 +254,7 @@ def write_dng(
         raise ValueError(f"compression must be one of {sorted(_COMPRESSIONS)}, got {compression!r}")
     pattern = cfa_pattern_array(cfa_pattern)
     blacks, white = _levels(black_level, white_level, pattern.shape)
+    mosaic = _samples(mosaic, bits_per_sample, white)
     entries = _common_entries(
         photometric=_PHOTOMETRIC_CFA, make=make, model=model,
         unique_camera_model=unique_camera_model, software=software, orientation=orientation,
@@ -361,6 +364,16 @@ def _as_uint16_image(array, *, ndim, what) -> np.ndarray:
     if max(array.shape[:2]) > 65535:
         raise ValueError(f"{what} of shape {array.shape} is too large for this writer")
     return array.astype(np.uint16, copy=False)
+
+
+def _samples(mosaic, bits, white):
+    """The mosaic in `bits`-bit samples (8 or 16)."""
+    if bits == 16:
+        return mosaic
+    if bits != 8 or white > 255 or mosaic.max(initial=0) > 255:
+        raise ValueError(f"bits_per_sample must be 16, or 8 for a white level and values up to "
+                         f"255; got {bits!r} with white level {white}")
+    return mosaic.astype(np.uint8)
 
 
 def _levels(black_level, white_level, pattern_shape):

@@ -36,7 +36,7 @@ KINDS = {
     "no_colour_matrix_kdc_like": dict(cfa_pattern="GRBG", black_level=0, with_color_matrix=False),
     "no_white_balance": dict(cfa_pattern="RGGB"),
     "as_shot_white_balance": dict(cfa_pattern="RGGB", as_shot_neutral=(0.5, 1, 0.7)),
-    "8_bit": dict(cfa_pattern="RGGB", black_level=8, white_level=255),
+    "8_bit": dict(cfa_pattern="RGGB", black_level=8, white_level=255, bits_per_sample=8),
     "10_bit": dict(cfa_pattern="RGGB", black_level=64, white_level=1023),
     "12_bit": dict(cfa_pattern="BGGR", black_level=256, white_level=4095),
     "16_bit": dict(cfa_pattern="RGGB", black_level=1024, white_level=65535),
