@@ -5,9 +5,12 @@ very same reader as real camera files (rawpy / LibRaw), so that packing, black l
 balance and ground-truth rendering are exercised end to end.  DNG is the one raw format that is
 publicly specified and that LibRaw reads, so we write DNG.
 
-What is written (DNG 1.4, a TIFF 6 container, little endian):
+What is written (DNG 1.4, a TIFF 6 container, little endian unless asked otherwise):
 
-* IFD 0 is the raw image itself (``NewSubfileType`` 0): one uncompressed strip of 16-bit samples.
+* IFD 0 is the raw image itself (``NewSubfileType`` 0): one uncompressed strip of 16-bit samples
+  by default; :func:`write_dng` also writes 8-bit samples, big-endian files, tiles, lossless JPEG
+  (:mod:`sid_tf2.lossless_jpeg`), ActiveArea, DefaultCrop and no ColorMatrix1 at all, the
+  traits of cameras', phones' and converters' DNGs.
   A CFA image uses ``PhotometricInterpretation`` 32803 (CFA) with ``CFARepeatPatternDim``,
   ``CFAPattern``, ``CFAPlaneColor`` (the colours used, normally R, G, B) and ``CFALayout``
   (rectangular).
@@ -34,7 +37,11 @@ sees a half-written file under the final name.
 Facts about LibRaw 0.22 (rawpy 0.28) worth knowing, checked by ``tests/test_dng.py`` and
 ``tests/test_raw.py`` unless noted:
 
-* ``raw_image_visible`` is the mosaic exactly (no ActiveArea is written, so no margins).
+* ``raw_image_visible`` is the mosaic exactly without ActiveArea; with it, the area LibRaw
+  rounds to even offsets (``raw_pattern`` then describes the visible area's phase) while
+  ``raw_image`` keeps the masked border. DefaultCrop and OpcodeLists are not applied.
+* Without ColorMatrix1, ``raw.color_matrix`` is all zeros (as for a camera LibRaw has no matrix
+  for) and LibRaw renders camera RGB as it is.
 * ``raw_pattern`` numbers the colours 0 = R, 1 = G, 2 = B and 3 = the green on the blue rows of
   a Bayer 2x2 (so 1 is the green on the red rows); ``color_desc`` is ``b'RGBG'``.
 * ``black_level_per_channel`` is indexed by that colour index (R, G, B, G2), not by position.
@@ -63,7 +70,7 @@ from fractions import Fraction
 import numpy as np
 import tifffile
 
-from sid_tf2 import tiff
+from sid_tf2 import lossless_jpeg, tiff
 from sid_tf2.tiff import ASCII as _ASCII
 from sid_tf2.tiff import BYTE as _BYTE
 from sid_tf2.tiff import LONG as _LONG
@@ -105,13 +112,17 @@ _CFA_LAYOUT = 50711
 _BLACK_LEVEL_REPEAT_DIM = 50713
 _BLACK_LEVEL = 50714
 _WHITE_LEVEL = 50717
+_DEFAULT_CROP_ORIGIN = 50719
+_DEFAULT_CROP_SIZE = 50720
 _COLOR_MATRIX_1 = 50721
 _AS_SHOT_NEUTRAL = 50728
 _CALIBRATION_ILLUMINANT_1 = 50778
+_ACTIVE_AREA = 50829
 
 _PHOTOMETRIC_CFA = 32803
 _PHOTOMETRIC_LINEAR_RAW = 34892
 _D65 = 21
+_COMPRESSIONS = {"none": None, "lossless_jpeg": (7, lossless_jpeg.encode)}
 
 COLOR_INDEX = {"R": 0, "G": 1, "B": 2, "C": 3, "M": 4, "Y": 5}
 """CFA colour indices as DNG's CFAPattern / CFAPlaneColor number them."""
@@ -184,8 +195,18 @@ def write_dng(
     lens_make: str | None = None,
     lens_model: str | None = None,
     gps=None,
+    with_color_matrix: bool = True,
+    bits_per_sample: int = 16,
+    big_endian: bool = False,
+    tile=None,
+    compression: str = "none",
+    active_area=None,
+    default_crop=None,
+    extra_tags=(),
 ) -> None:
-    """Write a 16-bit CFA (mosaic) raw image as a DNG file that rawpy / LibRaw reads.
+    """Write a CFA (mosaic) raw image as a DNG file that rawpy / LibRaw reads; the
+    keywords from `with_color_matrix` on write the traits of cameras', phones' and converters'
+    DNGs, so that tests meet LibRaw's real handling of them.
 
     Args:
       path: the file to write (any extension; the tests use ``.dng`` and SID's ``.ARW`` names).
@@ -214,13 +235,26 @@ def write_dng(
       f_number, focal_length (mm), lens_make, lens_model: the Exif tags of those names.
       gps: ``(latitude, longitude)`` or ``(latitude, longitude, altitude)`` in degrees (north
         and east positive) and metres, stored as a GPS IFD in degrees, minutes and seconds.
+      with_color_matrix: False leaves ColorMatrix1 out, as old cameras' and some converters'
+        files do (LibRaw then has no matrix); `color_matrix` must be None then.
+      bits_per_sample: 16, or 8 for data whose white level is at most 255.
+      big_endian, tile, compression: a Motorola ("MM") file; TIFF tiles of ``(height, width)``
+        (multiples of 16) instead of one strip, as phones write; "none" or "lossless_jpeg"
+        (DNG Compression 7, :mod:`sid_tf2.lossless_jpeg`, one stream per strip or tile).
+      active_area: ``(top, left, bottom, right)`` of the visible area (ActiveArea; the rest is
+        a masked border, and `cfa_pattern` is anchored at the area's top-left pixel).
+      default_crop: ``(top, left, height, width)`` within the active area (DefaultCrop tags).
+      extra_tags: more ``(tag, type, value)`` entries of IFD 0, e.g. a phone's OpcodeList.
 
     Raises:
       ValueError / TypeError on invalid arguments (nothing is written then).
     """
     mosaic = _as_uint16_image(mosaic, ndim=2, what="mosaic")
+    if compression not in _COMPRESSIONS:
+        raise ValueError(f"compression must be one of {sorted(_COMPRESSIONS)}, got {compression!r}")
     pattern = cfa_pattern_array(cfa_pattern)
     blacks, white = _levels(black_level, white_level, pattern.shape)
+    mosaic = _samples(mosaic, bits_per_sample, white)
     entries = _common_entries(
         photometric=_PHOTOMETRIC_CFA, make=make, model=model,
         unique_camera_model=unique_camera_model, software=software, orientation=orientation,
@@ -235,10 +269,13 @@ def write_dng(
         (_CFA_LAYOUT, _SHORT, [1]),
     ]
     entries += _level_entries(blacks, white)
-    entries += _colour_entries(color_matrix, as_shot_neutral, len(planes))
+    entries += _colour_entries(color_matrix, as_shot_neutral, len(planes), with_color_matrix)
+    entries += _area_entries(mosaic.shape, active_area, default_crop)
+    entries += [tuple(entry) for entry in extra_tags]
     exif = _exif_entries(exposure_time, iso, f_number=f_number, focal_length=focal_length,
                          date_time=date_time, lens_make=lens_make, lens_model=lens_model)
-    tiff.write_tiff(path, entries, mosaic, exif=exif, gps=_gps_entries(gps))
+    tiff.write_tiff(path, entries, mosaic, exif=exif, gps=tiff.gps_entries(gps),
+                    big_endian=big_endian, tile=tile, compression=_COMPRESSIONS[compression])
 
 
 def write_linear_dng(
@@ -329,6 +366,16 @@ def _as_uint16_image(array, *, ndim, what) -> np.ndarray:
     return array.astype(np.uint16, copy=False)
 
 
+def _samples(mosaic, bits, white):
+    """The mosaic in `bits`-bit samples (8 or 16)."""
+    if bits == 16:
+        return mosaic
+    if bits != 8 or white > 255 or mosaic.max(initial=0) > 255:
+        raise ValueError(f"bits_per_sample must be 16, or 8 for a white level and values up to "
+                         f"255; got {bits!r} with white level {white}")
+    return mosaic.astype(np.uint8)
+
+
 def _levels(black_level, white_level, pattern_shape):
     blacks = np.asarray(black_level)
     if blacks.ndim == 1 and blacks.size == 4:
@@ -395,7 +442,31 @@ def _level_entries(blacks, white):
     ]
 
 
-def _colour_entries(color_matrix, as_shot_neutral, colours):
+def _area_entries(shape, active_area, default_crop):
+    """ActiveArea and DefaultCropOrigin / DefaultCropSize, checked against the mosaic's shape."""
+    entries = []
+    top, left, bottom, right = (0, 0) + tuple(shape) if active_area is None else active_area
+    if active_area is not None:
+        if not 0 <= top < bottom <= shape[0] or not 0 <= left < right <= shape[1] or \
+                min(bottom - top, right - left) < 22:
+            raise ValueError(f"active_area {active_area!r} must lie within the mosaic {shape} "
+                             "and keep at least 22 pixels each way")
+        entries.append((_ACTIVE_AREA, _LONG, [int(v) for v in active_area]))
+    if default_crop is not None:
+        crop_top, crop_left, height, width = default_crop
+        if min(crop_top, crop_left) < 0 or min(height, width) < 1 or \
+                crop_top + height > bottom - top or crop_left + width > right - left:
+            raise ValueError(f"default_crop {default_crop!r} must lie within the active area")
+        entries += [(_DEFAULT_CROP_ORIGIN, _LONG, [int(crop_left), int(crop_top)]),
+                    (_DEFAULT_CROP_SIZE, _LONG, [int(width), int(height)])]
+    return entries
+
+
+def _colour_entries(color_matrix, as_shot_neutral, colours, with_matrix=True):
+    if not with_matrix:
+        if color_matrix is not None:
+            raise ValueError("color_matrix given, but with_color_matrix=False leaves it out")
+        return _neutral_entries(as_shot_neutral, colours)
     if color_matrix is None:
         if colours != 3:
             raise ValueError(f"a {colours}-colour CFA needs an explicit {colours}x3 color_matrix")
@@ -405,10 +476,14 @@ def _colour_entries(color_matrix, as_shot_neutral, colours):
     if matrix.shape != (colours, 3) or not np.all(np.isfinite(matrix)):
         raise ValueError(f"color_matrix must be a finite {colours}x3 XYZ -> camera matrix, "
                          f"got shape {matrix.shape}")
-    entries = [
+    return [
         (_COLOR_MATRIX_1, _SRATIONAL, matrix.ravel().tolist()),
         (_CALIBRATION_ILLUMINANT_1, _SHORT, [_D65]),
-    ]
+    ] + _neutral_entries(as_shot_neutral, colours)
+
+
+def _neutral_entries(as_shot_neutral, colours):
+    entries = []
     if as_shot_neutral is not None:
         neutral = np.asarray(as_shot_neutral, float)
         if neutral.shape != (colours,) or not np.all(np.isfinite(neutral)) or np.any(neutral <= 0):
@@ -438,33 +513,3 @@ def _exif_entries(exposure_time, iso, *, f_number=None, focal_length=None, date_
         if text is not None:
             entries.append((tag, _ASCII, str(text)))
     return sorted(entries)
-
-
-def _gps_entries(position):
-    """GPS IFD entries for ``(latitude, longitude[, altitude])``; None gives none."""
-    if position is None:
-        return []
-    if len(position) not in (2, 3) or not all(np.isfinite(v) for v in position):
-        raise ValueError(f"gps must be (latitude, longitude[, altitude]), got {position!r}")
-    latitude, longitude = float(position[0]), float(position[1])
-    if abs(latitude) > 90 or abs(longitude) > 180:
-        raise ValueError(f"gps position out of range: {position!r}")
-    entries = [
-        (0, _BYTE, [2, 3, 0, 0]),  # GPSVersionID 2.3
-        (1, _ASCII, "N" if latitude >= 0 else "S"),
-        (2, _RATIONAL, _degrees_minutes_seconds(abs(latitude))),
-        (3, _ASCII, "E" if longitude >= 0 else "W"),
-        (4, _RATIONAL, _degrees_minutes_seconds(abs(longitude))),
-    ]
-    if len(position) == 3:
-        altitude = float(position[2])
-        entries += [(5, _BYTE, [0 if altitude >= 0 else 1]), (6, _RATIONAL, [abs(altitude)])]
-    return entries
-
-
-def _degrees_minutes_seconds(degrees):
-    """Whole degrees and minutes, and seconds to 1/100: as cameras write them."""
-    hundredths = round(degrees * 360000)
-    whole, rest = divmod(hundredths, 360000)
-    minutes, seconds = divmod(rest, 6000)
-    return [Fraction(whole), Fraction(minutes), Fraction(seconds, 100)]

@@ -14,11 +14,7 @@ import os
 
 import numpy as np
 
-from sid_tf2.raw import MAX_RATIO
-
-RAW_EXTENSIONS = (".arw", ".dng", ".nef", ".cr2", ".cr3", ".raf", ".orf", ".rw2", ".pef",
-                  ".srw", ".raw")
-"""Extensions (lower case) taken from folders."""
+from sid_tf2.raw import MAX_RATIO, RAW_EXTENSIONS
 
 AUTO_TARGET = 0.1
 """Default brightness that ``--ratio=auto`` gives the amplified input (see the docstring)."""

@@ -4,9 +4,9 @@ The tag directories are encoded by Pillow's TIFF writer (``ImageFileDirectory_v2
 out every value type, out-of-line data and nested directories (a ``dict`` value of tag 34665 or
 34853 becomes the Exif or GPS directory).  Why not tifffile, which the project uses to read
 TIFF files: it refuses to write those two tags (``TIFF.TAG_FILTERED``), and a photo's metadata
-lives in them.  What is left here is the file around the directories: the 8-byte header and
-one uncompressed strip, or no pixels at all for the Exif blob that PNG (eXIf) and JPEG (APP1)
-carry.
+lives in them.  What is left here is the file around the directories: the 8-byte header (Intel
+or Motorola byte order) and the pixels as one strip or as tiles, uncompressed or compressed by a
+given encoder, or no pixels at all for the Exif blob that PNG (eXIf) and JPEG (APP1) carry.
 
 Entries are ``(tag, type, value)``: ``type`` a TIFF field type below; ``value`` a str (ASCII,
 stored as UTF-8: see :class:`_Utf8Text`), bytes or a sequence of ints (BYTE, UNDEFINED), an int
@@ -26,7 +26,7 @@ from PIL import TiffImagePlugin
 from sid_tf2.atomic import write_bytes
 
 __all__ = ["ASCII", "BYTE", "EXIF_IFD", "GPS_IFD", "LONG", "RATIONAL", "SHORT", "SRATIONAL",
-           "UNDEFINED", "rational", "tiff_bytes", "write_tiff"]
+           "UNDEFINED", "gps_entries", "rational", "tiff_bytes", "write_tiff"]
 
 BYTE, ASCII, SHORT, LONG, RATIONAL, UNDEFINED, SRATIONAL = 1, 2, 3, 4, 5, 7, 10
 EXIF_IFD = 34665
@@ -35,7 +35,7 @@ GPS_IFD = 34853
 _IMAGE_WIDTH, _IMAGE_LENGTH, _BITS_PER_SAMPLE, _COMPRESSION = 256, 257, 258, 259
 _PHOTOMETRIC, _STRIP_OFFSETS, _SAMPLES_PER_PIXEL, _ROWS_PER_STRIP = 262, 273, 277, 278
 _STRIP_BYTE_COUNTS, _PLANAR_CONFIGURATION = 279, 284
-_HEADER = b"II*\0" + struct.pack("<I", 8)  # little endian, IFD 0 right after the header
+_TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_BYTE_COUNTS = 322, 323, 324, 325
 
 
 def rational(value) -> Fraction:
@@ -83,8 +83,8 @@ def _pillow_value(typ, value):
     return values[0] if len(values) == 1 else tuple(values)
 
 
-def _directory(entries, exif=None, gps=None):
-    ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
+def _directory(entries, exif=None, gps=None, prefix=b"II"):
+    ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=prefix)
     for tag, typ, value in entries:
         ifd.tagtype[tag] = typ
         ifd[tag] = _pillow_value(typ, value)
@@ -97,36 +97,107 @@ def _directory(entries, exif=None, gps=None):
     return ifd
 
 
-def tiff_bytes(entries, *, image=None, exif=None, gps=None) -> bytes:
-    """A whole little-endian TIFF: IFD 0 from `entries`, the Exif and GPS directories, and
-    `image` (uint8 or uint16, H x W or H x W x C, interleaved) as one uncompressed strip.
+def _segments(image, tile, order):
+    """The image's pixel segments: one strip (the whole image), or tiles in raster order, each
+    padded to the full tile size at the right and bottom edges as TIFF requires; `order` is
+    the numpy byte order of the samples."""
+    image = np.asarray(image, image.dtype.newbyteorder(order))
+    if tile is None:
+        return [np.ascontiguousarray(image)]
+    tile_height, tile_width = tile
+    if tile_height % 16 or tile_width % 16 or tile_height <= 0 or tile_width <= 0:
+        raise ValueError(f"TIFF tiles must be multiples of 16 pixels on each side, got {tile}")
+    height, width = image.shape[:2]
+    rows, cols = -(-height // tile_height), -(-width // tile_width)
+    padded = np.zeros((rows * tile_height, cols * tile_width) + image.shape[2:], image.dtype)
+    padded[:height, :width] = image
+    return [np.ascontiguousarray(padded[r * tile_height:(r + 1) * tile_height,
+                                        c * tile_width:(c + 1) * tile_width])
+            for r in range(rows) for c in range(cols)]
+
+
+def tiff_bytes(entries, *, image=None, exif=None, gps=None, big_endian=False, tile=None,
+               compression=None) -> bytes:
+    """A whole TIFF: IFD 0 from `entries`, the Exif and GPS directories, and `image` (uint8 or
+    uint16, H x W or H x W x C, interleaved) as one strip, or as tiles of ``tile = (height,
+    width)`` pixels.
+
+    `big_endian` writes a Motorola ("MM") file instead of an Intel ("II") one. `compression`
+    is None (uncompressed) or ``(code, encode)``: the TIFF Compression value and a function
+    from one segment (a strip or tile as a 2-D or 3-D array) to its compressed bytes.
 
     Without `image` the result is the Exif structure that PNG's eXIf chunk holds as it is and
-    JPEG's APP1 segment holds after ``Exif\\0\\0``.  The strip's tags (size, bits, strip offset
-    and count, samples, planar configuration) are added here; `entries` give the rest,
-    including PhotometricInterpretation.
+    JPEG's APP1 segment holds after ``Exif\\0\\0``.  The strip's or tiles' tags (size, bits,
+    offsets and counts, samples, planar configuration, compression) are added here; `entries`
+    give the rest, including PhotometricInterpretation.
     """
     entries = list(entries)
-    pixels = b""
-    if image is not None:
-        image = np.asarray(image)
-        if image.dtype not in (np.uint8, np.uint16) or image.ndim not in (2, 3):
-            raise ValueError(f"need a uint8 or uint16 H x W (x C) image, got {image.dtype} "
-                             f"{image.shape}")
-        height, width = image.shape[:2]
-        samples = 1 if image.ndim == 2 else image.shape[2]
-        pixels = np.ascontiguousarray(image, image.dtype.newbyteorder("<")).tobytes()
-        entries += [
-            (_IMAGE_WIDTH, LONG, width), (_IMAGE_LENGTH, LONG, height),
-            (_BITS_PER_SAMPLE, SHORT, [8 * image.itemsize] * samples), (_COMPRESSION, SHORT, 1),
-            # Pillow makes a zero StripOffsets point just past the directories it wrote.
-            (_STRIP_OFFSETS, LONG, 0), (_SAMPLES_PER_PIXEL, SHORT, samples),
-            (_ROWS_PER_STRIP, LONG, height), (_STRIP_BYTE_COUNTS, LONG, len(pixels)),
-            (_PLANAR_CONFIGURATION, SHORT, 1),
-        ]
-    return _HEADER + _directory(entries, exif, gps).tobytes(len(_HEADER)) + pixels
+    prefix, order = (b"MM", ">") if big_endian else (b"II", "<")
+    header = prefix + (b"\0*" if big_endian else b"*\0") + struct.pack(order + "I", 8)
+    if image is None:
+        return header + _directory(entries, exif, gps, prefix).tobytes(len(header))
+    image = np.asarray(image)
+    if image.dtype not in (np.uint8, np.uint16) or image.ndim not in (2, 3):
+        raise ValueError(f"need a uint8 or uint16 H x W (x C) image, got {image.dtype} "
+                         f"{image.shape}")
+    height, width = image.shape[:2]
+    samples = 1 if image.ndim == 2 else image.shape[2]
+    code, encode = compression or (1, lambda segment: segment.tobytes())
+    data = [encode(segment) for segment in _segments(image, tile, order)]
+    entries += [
+        (_IMAGE_WIDTH, LONG, width), (_IMAGE_LENGTH, LONG, height),
+        (_BITS_PER_SAMPLE, SHORT, [8 * image.itemsize] * samples), (_COMPRESSION, SHORT, code),
+        (_SAMPLES_PER_PIXEL, SHORT, samples), (_PLANAR_CONFIGURATION, SHORT, 1),
+    ]
+    if tile is None:
+        # Pillow makes a zero StripOffsets point just past the directories it wrote.
+        entries += [(_STRIP_OFFSETS, LONG, 0), (_ROWS_PER_STRIP, LONG, height),
+                    (_STRIP_BYTE_COUNTS, LONG, len(data[0]))]
+        return header + _directory(entries, exif, gps, prefix).tobytes(len(header)) + data[0]
+    entries += [(_TILE_WIDTH, LONG, tile[1]), (_TILE_LENGTH, LONG, tile[0]),
+                (_TILE_BYTE_COUNTS, LONG, [len(d) for d in data])]
+    # The directory's size does not depend on the offsets' values: lay it out once to learn
+    # where the pixels start, then write it with the real offsets.
+    offsets = (_TILE_OFFSETS, LONG, [0] * len(data))
+    start = len(header) + len(_directory(entries + [offsets], exif, gps, prefix).tobytes(len(header)))
+    starts = start + np.concatenate([[0], np.cumsum([len(d) for d in data])[:-1]])
+    offsets = (_TILE_OFFSETS, LONG, [int(s) for s in starts])
+    directory = _directory(entries + [offsets], exif, gps, prefix).tobytes(len(header))
+    return header + directory + b"".join(data)
 
 
-def write_tiff(path, entries, image, *, exif=None, gps=None) -> None:
-    """Write :func:`tiff_bytes` to `path` atomically (temporary name, then rename)."""
-    write_bytes(path, tiff_bytes(entries, image=image, exif=exif, gps=gps))
+def write_tiff(path, entries, image, *, exif=None, gps=None, **layout) -> None:
+    """Write :func:`tiff_bytes` to `path` atomically (temporary name, then rename); `layout`:
+    its `big_endian`, `tile` and `compression`."""
+    write_bytes(path, tiff_bytes(entries, image=image, exif=exif, gps=gps, **layout))
+
+
+def gps_entries(position):
+    """GPS IFD entries for ``(latitude, longitude[, altitude])`` in degrees (north and east
+    positive) and metres; None gives none."""
+    if position is None:
+        return []
+    if len(position) not in (2, 3) or not all(np.isfinite(v) for v in position):
+        raise ValueError(f"gps must be (latitude, longitude[, altitude]), got {position!r}")
+    latitude, longitude = float(position[0]), float(position[1])
+    if abs(latitude) > 90 or abs(longitude) > 180:
+        raise ValueError(f"gps position out of range: {position!r}")
+    entries = [
+        (0, BYTE, [2, 3, 0, 0]),  # GPSVersionID 2.3
+        (1, ASCII, "N" if latitude >= 0 else "S"),
+        (2, RATIONAL, _degrees_minutes_seconds(abs(latitude))),
+        (3, ASCII, "E" if longitude >= 0 else "W"),
+        (4, RATIONAL, _degrees_minutes_seconds(abs(longitude))),
+    ]
+    if len(position) == 3:
+        altitude = float(position[2])
+        entries += [(5, BYTE, [0 if altitude >= 0 else 1]), (6, RATIONAL, [abs(altitude)])]
+    return entries
+
+
+def _degrees_minutes_seconds(degrees):
+    """Whole degrees and minutes, and seconds to 1/100: as cameras write them."""
+    hundredths = round(degrees * 360000)
+    whole, rest = divmod(hundredths, 360000)
+    minutes, seconds = divmod(rest, 6000)
+    return [Fraction(whole), Fraction(minutes), Fraction(seconds, 100)]

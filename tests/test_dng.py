@@ -261,6 +261,12 @@ def test_write_is_atomic(tmp_path, monkeypatch):
         (dict(as_shot_neutral=[1, 0, 1]), ValueError, "as_shot_neutral"),
         (dict(exposure_time=0), ValueError, "exposure_time"),
         (dict(iso=0.5), ValueError, "iso"),
+        (dict(color_matrix=np.eye(3), with_color_matrix=False), ValueError, "leaves it out"),
+        (dict(compression="zip"), ValueError, "compression"),
+        (dict(bits_per_sample=8), ValueError, "bits_per_sample"),
+        (dict(tile=(20, 32)), ValueError, "multiples of 16"),
+        (dict(active_area=(0, 0, 10, W)), ValueError, "active_area"),
+        (dict(default_crop=(2, 2, H, W)), ValueError, "default_crop"),
     ],
 )
 def test_invalid_arguments_write_nothing(tmp_path, kwargs, error, match):
@@ -270,3 +276,28 @@ def test_invalid_arguments_write_nothing(tmp_path, kwargs, error, match):
     with pytest.raises(error, match=match):
         dng.write_dng(tmp_path / "a.dng", mosaic, **arguments)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("layout", [
+    dict(big_endian=True), dict(tile=(32, 48)), dict(compression="lossless_jpeg"),
+    dict(compression="lossless_jpeg", tile=(48, 32), big_endian=True),
+    dict(bits_per_sample=8), dict(bits_per_sample=8, compression="lossless_jpeg", tile=(32, 32)),
+])
+def test_written_layouts_read_back_exactly(layout, tmp_path):
+    white = 255 if layout.get("bits_per_sample") == 8 else 65535
+    mosaic = np.random.default_rng(4).integers(0, white + 1, (H - 1, W - 3)).astype(np.uint16)
+    mosaic[0, :4] = [0, white, 0, white // 2 + 1]  # the largest differences, both signs
+    dng.write_dng(tmp_path / "f.dng", mosaic, cfa_pattern="GBRG", black_level=0, white_level=white,
+                  **layout)
+    with rawpy.imread(str(tmp_path / "f.dng")) as raw:
+        np.testing.assert_array_equal(raw.raw_image_visible, mosaic)
+        assert raw.raw_pattern.tolist() == [[3, 2], [0, 1]]  # G2 B / R G
+
+
+def test_masked_borders_are_left_out_and_the_phase_follows_the_visible_area(tmp_path):
+    mosaic = np.random.default_rng(5).integers(0, 16000, (70, 104)).astype(np.uint16)
+    dng.write_dng(tmp_path / "m.dng", mosaic, cfa_pattern="RGGB", active_area=(4, 6, 68, 102),
+                  default_crop=(2, 2, 58, 90))
+    with rawpy.imread(str(tmp_path / "m.dng")) as raw:
+        np.testing.assert_array_equal(raw.raw_image_visible, mosaic[4:68, 6:102])
+        assert raw.raw_image.shape == (70, 104) and raw.raw_pattern.tolist() == [[0, 1], [3, 2]]

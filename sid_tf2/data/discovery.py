@@ -22,15 +22,16 @@ import collections
 import dataclasses
 import os
 
-from sid_tf2.raw import amplification_ratio, exposure_from_name
+from sid_tf2.raw import RAW_EXTENSIONS, amplification_ratio, exposure_from_name
 
 SPLIT_DIGITS = {"train": "0", "test": "1", "val": "2"}
 SPLIT_ALIASES = {"validation": "val", "eval": "val"}
 # Scenes the authors say are misaligned and to be left out of metrics.
 MISALIGNED_SCENES = frozenset({10034, 10045, 10172})
-# Raw file extensions and the camera (packing) each implies; DNG is decided by its CFA pattern.
-EXTENSION_CAMERAS = {".arw": "sony", ".raf": "fuji", ".dng": None}
-RAW_EXTENSIONS = tuple(EXTENSION_CAMERAS)
+# Raw file extensions and the camera (packing) each implies: .ARW is SID's Sony, .RAF its Fuji;
+# every other raw file (DNG, NEF, KDC...) is decided by its CFA pattern when read.
+EXTENSION_CAMERAS = {extension: {".arw": "sony", ".raf": "fuji"}.get(extension)
+                     for extension in RAW_EXTENSIONS}
 
 
 class DatasetError(ValueError):
@@ -91,15 +92,17 @@ def pairs_of(scenes):
 
 
 def is_raw_name(name):
-    """Whether a file name has one of the raw extensions (.ARW, .RAF, .dng, any case)."""
+    """Whether a file name has one of the raw extensions LibRaw reads (.ARW, .dng..., any case)."""
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in EXTENSION_CAMERAS
 
 
 def camera_from_extension(path):
-    """"sony" for .ARW, "fuji" for .RAF, None for .dng (decided by its CFA pattern when read)."""
+    """"sony" for .ARW, "fuji" for .RAF, None for other raw files (decided by their CFA pattern
+    when read)."""
     extension = os.path.splitext(str(path))[1].lower()
     if extension not in EXTENSION_CAMERAS:
-        raise DatasetError(f"{path}: not a raw file name (expected one of .ARW, .RAF, .dng).")
+        raise DatasetError(f"{path}: not a raw file name (expected a raw extension LibRaw reads, "
+                           "e.g. .ARW, .RAF, .dng, .NEF).")
     return EXTENSION_CAMERAS[extension]
 
 

@@ -93,7 +93,7 @@ def decode_file(path, camera, *, ratio="auto", auto_target=AUTO_TARGET, compare=
         else:
             packed = pack_xtrans(raw, notes=notes)  # not a warning: this may run in a thread
         flip = int(raw.sizes.flip)
-        rendered = render_ground_truth(raw) if compare else None  # always upright
+        rendered = render_ground_truth(raw, notes=notes) if compare else None  # always upright
     if ratio == "auto":
         value, level = auto_ratio(packed, auto_target)
     else:

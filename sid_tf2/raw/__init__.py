@@ -13,6 +13,8 @@ Summary:
 * :func:`pack_bayer`: the Sony packing generalised to any Bayer phase and per-channel levels.
 * :func:`exposure_from_name`, :func:`amplification_ratio`: the original's exposure ratio.
 * :func:`render_ground_truth`: the original's ground truth (``postprocess`` / 65535).
+* :func:`camera_to_srgb`: the colour matrix LibRaw renders with (identity, with a note, when
+  the file has none).
 
 The package: `reading` (read_raw, LibRaw's messages, the mosaic checks), `packing` (the
 packings and CFA layouts), `exposure` (SID file names, exposure times, the ratio) and
@@ -39,13 +41,20 @@ from sid_tf2.raw.packing import (
     pack_sony,
     pack_xtrans,
 )
-from sid_tf2.raw.reading import RawFileError, raw_pattern, read_raw
-from sid_tf2.raw.rendering import render_ground_truth, render_ground_truth_uint16
+from sid_tf2.raw.reading import RAW_EXTENSIONS, RawFileError, raw_pattern, read_raw
+from sid_tf2.raw.rendering import (
+    NO_COLOUR_MATRIX,
+    camera_to_srgb,
+    render_ground_truth,
+    render_ground_truth_uint16,
+)
 
 __all__ = [
     "FUJI_BLACK",
     "FUJI_WHITE",
     "MAX_RATIO",
+    "NO_COLOUR_MATRIX",
+    "RAW_EXTENSIONS",
     "SID_XTRANS_PATTERN",
     "SONY_BLACK",
     "SONY_WHITE",
@@ -53,6 +62,7 @@ __all__ = [
     "SidName",
     "amplification_ratio",
     "bayer_phase",
+    "camera_to_srgb",
     "exposure_from_name",
     "pack_bayer",
     "pack_sony",

@@ -16,6 +16,15 @@ import rawpy
 
 NEED_MOSAIC = "SID needs the sensor's colour mosaic (a Bayer or X-Trans CFA image)"
 
+RAW_EXTENSIONS = (
+    ".3fr", ".arw", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".iiq", ".k25", ".kdc",
+    ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl",
+    ".sr2", ".srf", ".srw", ".x3f",
+)
+"""Extensions (lower case) of the raw formats LibRaw reads, which every command takes from a
+folder. X-Trans (.raf) and Foveon (.x3f) files are listed too, so that a command that cannot use
+them names and refuses them rather than silently passing them over."""
+
 
 class RawFileError(ValueError):
     """A raw file that cannot be used, with the file's name and the reason in the message.
@@ -107,11 +116,17 @@ def _looks_like_raw(name):
             or head.startswith(b"FUJIFILM") or head[4:8] == b"ftyp")
 
 
+_FOVEON = ("a Foveon X3F file: this LibRaw does not read them, and they hold three full colour "
+           "layers, not a colour mosaic; " + NEED_MOSAIC)
+
+
 def _decode_error(name, error, stage, libraw_said):
     """The RawFileError for an exception LibRaw raised while opening or unpacking `name`."""
     said = libraw_said[0].split(": ", 1)[-1] if libraw_said else None  # "<file>: what"
     if isinstance(error, rawpy.LibRawFileUnsupportedError):
-        return RawFileError(name, _NOT_RAW)
+        with open(name, "rb") as f:
+            foveon = f.read(4) == b"FOVb"  # the X3F signature
+        return RawFileError(name, _FOVEON if foveon else _NOT_RAW)
     if isinstance(error, rawpy.LibRawIOError):
         if stage == "open" and not _looks_like_raw(name):
             return RawFileError(name, _NOT_RAW)

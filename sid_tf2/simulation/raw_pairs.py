@@ -21,20 +21,22 @@ from sid_tf2.simulation.raw_sources import RawSource
 def pair_gain(source, rng, profile):
     """(K, iso, note) of a raw source's pair: the gain at the source's ISO (see the module
     docstring), or one drawn from the profile when the file has no ISO; `note` says which when
-    it is not simply the source's ISO."""
+    it is not simply the source's ISO, and what else the source notes (`RawSource.notes`), in
+    one line naming the file, or is None."""
     profile = get_profile(profile)
+    said = list(source.notes)
     if source.iso is None:
         gain = math.exp(rng.uniform(*profile.log_k_range))
-        return gain, nominal_iso(gain, profile), (
-            f"{source.path}: no ISO in its metadata: gain K = {gain:.3g} drawn from the "
-            f"{profile.name} profile's range")
-    gain, clamped = gain_at_iso(source.iso, profile)
-    iso = int(round(source.iso))
-    note = None
-    if clamped:
-        note = (f"{source.path}: ISO {iso} is outside the {profile.name} profile's calibrated "
-                f"range: its gain is clamped to K = {gain:.3g}")
-    return gain, iso, note
+        iso = nominal_iso(gain, profile)
+        said.append(f"no ISO in its metadata: gain K = {gain:.3g} drawn from the "
+                    f"{profile.name} profile's range")
+    else:
+        gain, clamped = gain_at_iso(source.iso, profile)
+        iso = int(round(source.iso))
+        if clamped:
+            said.append(f"ISO {iso} is outside the {profile.name} profile's calibrated range: its "
+                        f"gain is clamped to K = {gain:.3g}")
+    return gain, iso, (f"{source.path}: " + "; ".join(said) if said else None)
 
 
 def black_level_of(metadata):

@@ -25,13 +25,6 @@ import numpy as np
 from sid_tf2.simulation.sources import PhotoError
 from sid_tf2.simulation.unprocess import RGB_TO_XYZ
 
-# Extensions of the raw formats LibRaw reads (lower case). X-Trans (.raf) and Foveon (.x3f)
-# files are listed too, so that they are named and refused rather than silently ignored.
-RAW_EXTENSIONS = (
-    ".3fr", ".arw", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".iiq", ".k25", ".kdc",
-    ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl",
-    ".sr2", ".srf", ".srw", ".x3f",
-)
 # A short exposure whose mean signal is below this many DN is mostly quantisation: its source
 # is too dark for the ratio. Real SID short exposures average a few DN above black.
 MIN_SHORT_SIGNAL_DN = 1.0
@@ -42,7 +35,9 @@ class RawSourceError(PhotoError):
 
 
 def is_raw_path(path):
-    """Whether a path has one of the raw extensions (any case)."""
+    """Whether a path has one of the raw extensions LibRaw reads (any case)."""
+    from sid_tf2.raw import RAW_EXTENSIONS  # pylint: disable=import-outside-toplevel  (rawpy: off --help)
+
     return pathlib.PurePath(path).suffix.lower() in RAW_EXTENSIONS
 
 
@@ -74,6 +69,8 @@ class RawSource:
       wb_gains: the white-balance gains LibRaw renders it with (as-shot, else daylight).
       exposure_time, iso: from the file (None when it has none).
       saturated_fraction: the share of pixels at the white level.
+      notes: what the user should know about the file, said once (e.g. that it has no colour
+        matrix), without its name.
     """
 
     path: str
@@ -87,6 +84,7 @@ class RawSource:
     exposure_time: object
     iso: object
     saturated_fraction: float
+    notes: tuple = ()
 
     def black_mosaic(self):
         """The black level of every pixel, [H, W] float64 (per-position levels tiled)."""
@@ -121,6 +119,12 @@ def too_dark_reason(source, max_ratio):
     Divided by the ratio, its mean signal must stay at least `MIN_SHORT_SIGNAL_DN`.
     """
     mean = source.mean_signal_dn()
+    full_scale = source.white_level - max(source.black_level)
+    if full_scale / max_ratio < MIN_SHORT_SIGNAL_DN:
+        return (f"its white level {source.white_level} leaves {full_scale} DN above black: even a "
+                f"saturated pixel would average {full_scale / max_ratio:.2f} DN in a short exposure "
+                f"{max_ratio:g} times shorter (at least {MIN_SHORT_SIGNAL_DN:g} DN needed), so "
+                "data of so few bits cannot serve as a source at this ratio")
     if mean / max_ratio < MIN_SHORT_SIGNAL_DN:
         return (f"too dark for ratio {max_ratio:g}: its mean signal is {mean:.1f} DN above black, "
                 f"so the short exposure would average {mean / max_ratio:.2f} DN (at least "
@@ -137,15 +141,17 @@ def read_usable_source(path, max_ratio):
     return source
 
 
-def _xyz_to_cam(raw):
+def _xyz_to_cam(raw, notes):
     """The file's XYZ->camera matrix: LibRaw's table entry, or (for DNG files, where LibRaw
     leaves that zero) the inverse of its camera->sRGB matrix taken back to XYZ. Written as a
-    DNG ColorMatrix1 either gives LibRaw the same camera->sRGB conversion."""
+    DNG ColorMatrix1 either gives LibRaw the same camera->sRGB conversion. A file without any
+    matrix (`rawlib.camera_to_srgb` notes it) is taken as linear sRGB."""
+    from sid_tf2 import raw as rawlib  # pylint: disable=import-outside-toplevel  (rawpy: off --help)
+
     table = np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3]
     if np.any(table):
         return table
-    rgb_cam = np.asarray(raw.color_matrix, dtype=np.float64)[:, :3]
-    return np.linalg.inv(RGB_TO_XYZ @ rgb_cam)
+    return np.linalg.inv(RGB_TO_XYZ @ rawlib.camera_to_srgb(raw, notes=notes))
 
 
 def read_raw_source(path):
@@ -168,7 +174,8 @@ def read_raw_source(path):
             mosaic = np.array(raw.raw_image_visible, dtype=np.uint16)
             camera_gains = np.asarray(raw.camera_whitebalance[:3], dtype=np.float64)
             daylight_gains = np.asarray(raw.daylight_whitebalance[:3], dtype=np.float64)
-            xyz_to_cam = _xyz_to_cam(raw)
+            notes = []
+            xyz_to_cam = _xyz_to_cam(raw, notes)
             iso = float(raw.other.iso_speed)
     except rawlib.RawFileError as error:
         raise RawSourceError(f"{error.path}: {error.reason}") from None
@@ -193,4 +200,5 @@ def read_raw_source(path):
         exposure_time=rawlib.read_exposure_time(path),
         iso=iso if iso > 0 else None,
         saturated_fraction=float(np.mean(mosaic >= white)),
+        notes=tuple(notes),
     )

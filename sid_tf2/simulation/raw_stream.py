@@ -12,6 +12,7 @@ flip, a column flip and a transpose with probability 1/2, on input and ground tr
 
 import pathlib
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -24,8 +25,11 @@ from sid_tf2.simulation.raw_sources import RawSourceError, read_usable_source
 
 def check_raw_source(path, patch_size, max_ratio):
     """Read a raw source for on-the-fly use; `RawSourceError` says why it cannot serve (not
-    Bayer, too dark for `max_ratio`, or smaller than a 2p x 2p window)."""
+    Bayer, too dark for `max_ratio`, or smaller than a 2p x 2p window). Its notes (no colour
+    matrix...) are warnings naming the file."""
     source = read_usable_source(path, max_ratio)
+    for note in source.notes:
+        warnings.warn(f"{path}: {note}", RuntimeWarning, stacklevel=2)
     side = 2 * int(patch_size)
     if min(source.mosaic.shape) < side:
         raise RawSourceError(
