@@ -94,3 +94,12 @@ ALIGNMENT = 16
 
 DEFAULT_TILE_OVERLAP = 128
 """Packed pixels shared by neighbouring tiles in tiled inference."""
+
+RAW_EXTENSIONS = (
+    ".3fr", ".arw", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".iiq", ".k25", ".kdc",
+    ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl",
+    ".sr2", ".srf", ".srw", ".x3f",
+)
+"""Extensions (lower case) of the raw formats LibRaw reads, which every command takes from a
+folder. X-Trans (.raf) and Foveon (.x3f) files are listed too, so that a command that cannot use
+them names and refuses them rather than silently passing them over."""

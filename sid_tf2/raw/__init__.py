@@ -22,6 +22,7 @@ packings and CFA layouts), `exposure` (SID file names, exposure times, the ratio
 their siblings.
 """
 
+from sid_tf2.constants import RAW_EXTENSIONS
 from sid_tf2.raw.exposure import (
     MAX_RATIO,
     SidName,
@@ -41,7 +42,7 @@ from sid_tf2.raw.packing import (
     pack_sony,
     pack_xtrans,
 )
-from sid_tf2.raw.reading import RAW_EXTENSIONS, RawFileError, raw_pattern, read_raw
+from sid_tf2.raw.reading import RawFileError, raw_pattern, read_raw
 from sid_tf2.raw.rendering import (
     NO_COLOUR_MATRIX,
     camera_to_srgb,

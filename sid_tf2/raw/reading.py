@@ -16,16 +16,6 @@ import rawpy
 
 NEED_MOSAIC = "SID needs the sensor's colour mosaic (a Bayer or X-Trans CFA image)"
 
-RAW_EXTENSIONS = (
-    ".3fr", ".arw", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".iiq", ".k25", ".kdc",
-    ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl",
-    ".sr2", ".srf", ".srw", ".x3f",
-)
-"""Extensions (lower case) of the raw formats LibRaw reads, which every command takes from a
-folder. X-Trans (.raf) and Foveon (.x3f) files are listed too, so that a command that cannot use
-them names and refuses them rather than silently passing them over."""
-
-
 class RawFileError(ValueError):
     """A raw file that cannot be used, with the file's name and the reason in the message.
 

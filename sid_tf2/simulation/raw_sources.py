@@ -22,6 +22,7 @@ import pathlib
 
 import numpy as np
 
+from sid_tf2.constants import RAW_EXTENSIONS
 from sid_tf2.simulation.sources import PhotoError
 from sid_tf2.simulation.unprocess import RGB_TO_XYZ
 
@@ -36,8 +37,6 @@ class RawSourceError(PhotoError):
 
 def is_raw_path(path):
     """Whether a path has one of the raw extensions LibRaw reads (any case)."""
-    from sid_tf2.raw import RAW_EXTENSIONS  # pylint: disable=import-outside-toplevel  (rawpy: off --help)
-
     return pathlib.PurePath(path).suffix.lower() in RAW_EXTENSIONS
 
 
