@@ -11,6 +11,8 @@ The automatic ratio (docs/enhancing.md explains the choice of statistic and targ
 """
 
 import os
+import stat
+import typing
 
 import numpy as np
 
@@ -44,14 +46,46 @@ def _is_raw_name(name):
     return os.path.splitext(name)[1].lower() in RAW_EXTENSIONS
 
 
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"))
+
+
+def _kind(mode):
+    """What a non-regular, non-directory file is, in words."""
+    return next((words for test, words in _SPECIAL_KINDS if test(mode)), "not a regular file")
+
+
+def _stat_problem(error):
+    """Why a path cannot be reached, from the OSError of its stat: the real cause, not always
+    "missing" (a raw file in a folder this user cannot enter exists, but is out of reach)."""
+    if isinstance(error, PermissionError):
+        return "permission denied (a folder on its path cannot be entered)"
+    if isinstance(error, NotADirectoryError):
+        return "no such file or folder (a part of its path is a file)"
+    if isinstance(error, FileNotFoundError):
+        return "no such file or folder"
+    return f"cannot reach it ({error.strerror or error})"
+
+
+class Inputs(typing.NamedTuple):
+    """What a list of paths names: `files` to process, in order; `problems`, (path, reason) of
+    arguments that name nothing usable; `skipped`, (path, reason) of special files (FIFOs,
+    sockets, devices) that folders hold under raw names, passed over without being opened."""
+
+    files: list
+    problems: list
+    skipped: list
+
+
 def collect_inputs(paths):
-    """``(files, problems)``: the files to process, in order, and ``(path, reason)`` for
-    arguments that name nothing.
+    """The `Inputs` that `paths` (files and folders) name.
 
     Folders contribute their raw files (by extension, hidden files excluded), sorted by name;
-    files are kept as given.  A file reached twice is processed once.
+    files are kept as given.  A file reached twice is processed once.  Nothing is opened: a
+    FIFO named like a raw file would block its reader forever, so special files are refused
+    (given as arguments) or skipped (found in folders) by their type alone.
     """
-    files, problems, seen = [], [], set()
+    files, problems, skipped, seen = [], [], [], set()
 
     def add(path):
         key = os.path.realpath(path)
@@ -60,18 +94,36 @@ def collect_inputs(paths):
             files.append(path)
 
     for path in paths:
-        if os.path.isdir(path):
-            try:
-                names = sorted(os.listdir(path))
-            except OSError as error:
-                problems.append((path, f"cannot list the folder ({error.strerror or error})"))
-                continue
-            for name in names:
-                full = os.path.join(path, name)
-                if not name.startswith(".") and _is_raw_name(name) and os.path.isfile(full):
-                    add(full)
-        elif os.path.exists(path):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as error:
+            problems.append((path, _stat_problem(error)))
+            continue
+        if stat.S_ISDIR(mode):
+            _add_folder(path, add, problems, skipped)
+        elif stat.S_ISREG(mode):
             add(path)
         else:
-            problems.append((path, "no such file or folder"))
-    return files, problems
+            problems.append((path, f"{_kind(mode)}, not a regular file: refused without opening it"))
+    return Inputs(files, problems, skipped)
+
+
+def _add_folder(path, add, problems, skipped):
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as error:
+        problems.append((path, f"cannot list the folder ({error.strerror or error})"))
+        return
+    for name in names:
+        full = os.path.join(path, name)
+        if name.startswith(".") or not _is_raw_name(name):
+            continue
+        try:
+            mode = os.stat(full).st_mode
+        except OSError as error:
+            problems.append((full, _stat_problem(error)))
+            continue
+        if stat.S_ISREG(mode):
+            add(full)
+        elif not stat.S_ISDIR(mode):
+            skipped.append((full, f"{_kind(mode)}, not a regular file: skipped"))

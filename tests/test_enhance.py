@@ -332,8 +332,8 @@ def test_collect_inputs(tmp_path):
     (tmp_path / "._a.arw").write_bytes(b"x")  # macOS metadata: hidden, skipped
     (tmp_path / "d.jpg").write_bytes(b"x")
     (tmp_path / "sub.dng").mkdir()
-    files, problems = enhance.collect_inputs([tmp_path, tmp_path / "b.ARW", tmp_path / "d.jpg",
-                                              tmp_path / "nope"])
+    files, problems, _ = enhance.collect_inputs([tmp_path, tmp_path / "b.ARW", tmp_path / "d.jpg",
+                                                 tmp_path / "nope"])
     names = [os.path.basename(f) for f in files]
     assert names == ["a.raf", "b.ARW", "c.Cr3", "d.jpg"]
     assert problems == [(tmp_path / "nope", "no such file or folder")]

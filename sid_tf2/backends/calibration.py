@@ -43,7 +43,7 @@ def _pack_file(path, camera):
 def raw_file_patches(directory, camera, count=DEFAULT_COUNT, size=DEFAULT_PATCH, skip=0):
     """Centre patches [size, size, C] of up to `count` raw files of `directory` (sorted by name,
     after the first `skip`), packed for `camera` and amplified by `sid-enhance`'s auto ratio."""
-    files, _ = collect_inputs([directory])
+    files = collect_inputs([directory]).files
     files = files[skip:skip + count]
     if not files:
         raise ValueError(f"{directory}: no raw files to calibrate on"

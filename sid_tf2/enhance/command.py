@@ -199,9 +199,15 @@ def _enhance_all(inputs, values, ratio, prepare_network, camera, description):
     """Enhance every input file; return the exit status. A `WriteError` stops the run.
 
     `prepare_network()` returns the predictor; the first file is decoded while it runs."""
-    files, failures = collect_inputs(inputs)
+    files, failures, skipped = collect_inputs(inputs)
+    if not files and failures and len(failures) == len(inputs):  # nothing usable named: one line each
+        for path, reason in failures:
+            print_error(f"{path}: {reason}")
+        return 1
     for path, reason in failures:
         print(f"{path}: FAILED: {reason}", file=sys.stderr)
+    for path, reason in skipped:
+        print(f"note: {path}: {reason}", file=sys.stderr)
     if not files:
         print_error("no raw files to process in " + ", ".join(inputs)
                     + f" (folders are searched for {' '.join(RAW_EXTENSIONS)})")
