@@ -12,7 +12,7 @@ Command line:
         [--ratios=fixed|uniform] [--bursts=1] [--profile=sony_a7s2|other]
         [--noise_profile=CAMERA.json]
     python -m sid_tf2.simulate --calibrate --dark_frames=DIR --flat_pairs=DIR
-        [--profile_output=noise_profile.json]
+        [--profile_output=noise_profile.json] [--overwrite]
 
 The pieces (unprocessing, the noise model, camera profiles, the dataset writer) live in
 `sid_tf2.simulation`; everything public there is re-exported here. Flags are defined only when
@@ -72,6 +72,8 @@ def define_flags(flag_values=None):
                         "exposure time, at two levels at least.", flag_values=flag_values)
     flags.DEFINE_string("profile_output", "noise_profile.json", "Where --calibrate writes the "
                         "profile.", flag_values=flag_values)
+    flags.DEFINE_bool("overwrite", False, "Replace an existing --profile_output (otherwise "
+                      "--calibrate stops before reading any frame).", flag_values=flag_values)
     return flag_values
 
 
@@ -80,7 +82,7 @@ def run_calibration(values):
     if not values.dark_frames or not values.flat_pairs:
         raise ValueError("--calibrate needs --dark_frames=DIR and --flat_pairs=DIR")
     profile, results = calibrate_folders(values.dark_frames, values.flat_pairs,
-                                         values.profile_output)
+                                         values.profile_output, overwrite=values.overwrite)
     print("ISO     K (DN/e-)  read sigma  TL scale  lambda  row sigma  darks  pairs")
     for r in results:
         print(f"{r.iso:<7g} {r.system_gain:9.4f}  {r.gaussian_sigma:10.3f}  {r.tukey_scale:8.3f}"

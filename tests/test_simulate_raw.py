@@ -322,6 +322,26 @@ def test_calibration_without_flat_pairs_is_explained(tmp_path):
                                     tmp_path / "p.json")
 
 
+def test_calibration_keeps_an_existing_profile_unless_overwrite(tmp_path, capsys):
+    """The profile may be edited by hand: replaced only with --overwrite, as sid-enhance's
+    outputs are; a folder as --profile_output is named, not a temporary name (issue 24)."""
+    from absl import flags
+
+    write_calibration_frames(tmp_path, isos=(400,), dark_shape=(32, 32), flat_shape=(32, 32))
+    output = tmp_path / "camera.json"
+    output.write_text("my own edits")
+    with pytest.raises(calibrate.CalibrationError, match=r"camera.json: already exists \(pass --overwrite"):
+        calibrate.calibrate_folders(tmp_path / "dark", tmp_path / "flat", output)
+    assert output.read_text() == "my own edits"
+    with pytest.raises(calibrate.CalibrationError, match=r"is a folder; --profile_output names"):
+        calibrate.calibrate_folders(tmp_path / "dark", tmp_path / "flat", tmp_path / "dark")
+    flag_values = simulate.define_flags(flags.FlagValues())
+    flag_values(["simulate", "--calibrate", f"--dark_frames={tmp_path / 'dark'}",
+                 f"--flat_pairs={tmp_path / 'flat'}", f"--profile_output={output}", "--overwrite"])
+    assert not simulate.main(["simulate"], flag_values)
+    assert noise_profile.load_noise_profile(output).name == "camera"
+
+
 # ------------------------------------------------------------------------------------------
 # A dataset of two phases and levels, checked, and trained on; pairs made on the fly.
 

@@ -22,6 +22,7 @@ gives the scales but no slope (0) and no spread.
 import collections
 import dataclasses
 import math
+import os
 import pathlib
 
 import numpy as np
@@ -192,11 +193,22 @@ def calibrate(dark_paths, flat_paths, name="calibrated"):
     return profile, results
 
 
-def calibrate_folders(dark_dir, flat_dir, output_path, name=None):
-    """Calibrate from the raw files of two folders and write the profile JSON to `output_path`.
+def check_profile_output(output_path, overwrite=False):
+    """Raise CalibrationError, before any frame is read, for an output that is a folder or a
+    profile that exists (perhaps edited by hand) without `overwrite`."""
+    if os.path.isdir(output_path):
+        raise CalibrationError(f"{output_path}: is a folder; --profile_output names the profile's .json file")
+    if os.path.lexists(output_path) and not overwrite:
+        raise CalibrationError(f"{output_path}: already exists (pass --overwrite to replace it).")
+
+
+def calibrate_folders(dark_dir, flat_dir, output_path, name=None, *, overwrite=False):
+    """Calibrate from the raw files of two folders and write the profile JSON to `output_path`
+    (an existing one only with `overwrite`).
 
     Returns (profile dict, [IsoCalibration]). The profile's name defaults to the output's stem.
     """
+    check_profile_output(output_path, overwrite)
     dark_paths = list_raw_paths(dark_dir)
     flat_paths = list_raw_paths(flat_dir)
     for folder, paths in ((dark_dir, dark_paths), (flat_dir, flat_paths)):
