@@ -109,3 +109,17 @@ def test_enhance_dng_opens_in_libraw_with_the_photo_s_metadata_and_renders_as_th
         assert tags["UniqueCameraModel"].value == "Kodak DC50"
         assert tags["GPSTag"].value["GPSLatitudeRef"] == "N"
         assert tags["ExifTag"].value["LensModel"] == "Zoom 8-24mm"
+
+
+def test_a_dng_of_a_raw_file_without_metadata_names_sid_enhance(tmp_path):
+    image = np.full((24, 32, 3), 0.5, np.float32)
+    entries = PhotoMetadata().entries(software="sid-enhance", orientation=8)
+    write_output(str(tmp_path / "x.dng"), linear_uint16(image), entries)
+    with rawpy.imread(str(tmp_path / "x.dng")) as raw:
+        assert raw.sizes.flip == 5  # Orientation 8: a quarter turn counter-clockwise
+        rendered = raw.postprocess(**RENDER).astype(np.int64)
+    assert rendered.shape == (32, 24, 3)  # turned
+    assert np.ptp(rendered) <= 2  # grey stays grey, but for the matrix stored to ~6 digits
+    assert abs(rendered[0, 0, 0] - 32768) <= DNG_BOUND
+    with tifffile.TiffFile(tmp_path / "x.dng") as tif:
+        assert tif.pages.first.tags["UniqueCameraModel"].value == "sid-enhance linear DNG"

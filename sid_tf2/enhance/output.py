@@ -130,7 +130,9 @@ def software_tag(ratio, auto):
 def write_output(path, image, metadata_entries, *, quality=95, png_level=PNG_LEVEL):
     """Write one output image with its metadata, in the format `path`'s extension names."""
     if path.endswith(FORMAT_EXTENSIONS["dng"]):
-        write_linear_dng(path, image, as_shot_neutral=NEUTRAL, metadata=metadata_entries)
+        # The raw file's Make and Model replace these when it has them.
+        write_linear_dng(path, image, as_shot_neutral=NEUTRAL, make="sid-enhance",
+                         model="linear DNG", metadata=metadata_entries)
     elif path.endswith(FORMAT_EXTENSIONS["tiff"]):
         ifd0, exif, gps = metadata_entries
         ifd0 = sorted(ifd0 + [(ICC_PROFILE_TAG, tiff.UNDEFINED, srgb_profile())])
