@@ -292,12 +292,24 @@ def write_linear_dng(
     model: str = "Synthetic",
     unique_camera_model: str | None = None,
     software: str = "sid-tf2",
+    orientation: int = 1,
+    metadata=None,
 ) -> None:
     """Write a DNG without a colour filter array (LinearRaw): (H, W, 3) RGB or (H, W) monochrome.
 
-    Why: such files are valid raw files that LibRaw opens but that hold no mosaic, so SID's
-    packing cannot apply to them; the tests use them to check that the reader refuses them with a
-    clear message.  Arguments are as for :func:`write_dng` (black level: one integer).
+    Why: it is the file a raw editor takes back after a denoiser (Lightroom's Denoise and DxO
+    PureRAW hand theirs back so): sid-enhance's ``--format=dng`` writes the network's output so,
+    linear light in sRGB primaries (the default colour matrix) with AsShotNeutral 1, 1, 1.  Such
+    files hold no mosaic, so SID's packing cannot apply to them; the tests also use them to check
+    that the reader refuses them with a clear message.
+
+    Arguments are as for :func:`write_dng` (black level: one integer), and:
+      orientation: TIFF Orientation 1..8; LibRaw turns the image by it (``sizes.flip``).
+      metadata: a photo's ``(ifd0, exif, gps)`` entries, as
+        :meth:`sid_tf2.exif.PhotoMetadata.entries` gives them.  Copied as they are, except that
+        IFD 0's PhotometricInterpretation stays LinearRaw; an entry replaces the one of the same
+        tag that the other arguments give (Make, Model, Orientation, Software, ExposureTime,
+        ISO).  UniqueCameraModel then defaults to the Make and Model of the result.
     """
     image = _as_uint16_image(image, ndim=(2, 3), what="image")
     if image.ndim == 3 and image.shape[2] != 3:
@@ -307,12 +319,28 @@ def write_linear_dng(
     # LinearRaw for both: LibRaw refuses a DNG raw IFD with BlackIsZero (1) as unsupported.
     entries = _common_entries(
         photometric=_PHOTOMETRIC_LINEAR_RAW, make=make, model=model,
-        unique_camera_model=unique_camera_model, software=software,
+        unique_camera_model=unique_camera_model, software=software, orientation=orientation,
     )
     entries += _level_entries(blacks, white)
     if samples == 3:
         entries += _colour_entries(color_matrix, as_shot_neutral, 3)
-    tiff.write_tiff(path, entries, image, exif=_exif_entries(exposure_time, iso))
+    exif, gps = _exif_entries(exposure_time, iso), []
+    if metadata is not None:
+        photo_ifd0, photo_exif, gps = metadata
+        entries = _by_tag(entries, [entry for entry in photo_ifd0 if entry[0] != _PHOTOMETRIC])
+        exif = _by_tag(exif, photo_exif)
+        if unique_camera_model is None:
+            values = {tag: value for tag, _, value in entries}
+            entries = _by_tag(entries, [(_UNIQUE_CAMERA_MODEL, _ASCII,
+                                         f"{values[_MAKE]} {values[_MODEL]}")])
+    tiff.write_tiff(path, entries, image, exif=exif, gps=list(gps))
+
+
+def _by_tag(entries, replacements):
+    """`entries` with `replacements` added, each replacing the entry of its tag; by tag."""
+    merged = {entry[0]: entry for entry in entries}
+    merged.update({entry[0]: entry for entry in replacements})
+    return [merged[tag] for tag in sorted(merged)]
 
 
 def read_tiff_exposure_time(path) -> float | None:

@@ -1,9 +1,12 @@
-"""Writing result images atomically: PNG (8/16-bit), JPEG, with an Exif block when given.
+"""Writing result images atomically: PNG (8/16-bit), JPEG, with an Exif block when given and
+the sRGB ICC profile always.
 
 PNG is encoded by `sid_tf2.png` at the fast levels 0 and 1, else by TensorFlow's libpng (Pillow
-writes no 16-bit RGB PNG); its Exif block goes into an ``eXIf`` chunk placed right after
-``IHDR`` (PNG 1.5 extensions: before the image data, where readers look for it). JPEG is
-encoded by Pillow, which writes the ``APP1`` Exif segment and takes a quality.
+writes no 16-bit RGB PNG); its ``iCCP`` profile and ``eXIf`` Exif chunks go right after
+``IHDR`` (before the image data, where PNG puts iCCP and readers look for eXIf). JPEG is
+encoded by Pillow, which writes the ``APP1`` Exif and ``APP2`` ICC segments and takes a
+quality. Every image here is an sRGB rendering (the network's output, LibRaw's, or a scaled
+input), so every one carries `sid_tf2.icc`'s sRGB profile.
 """
 
 import io
@@ -14,7 +17,8 @@ import tensorflow as tf
 from PIL import Image
 
 from sid_tf2.atomic import write_bytes
-from sid_tf2.png import PNG_SIGNATURE, chunk, encode_png
+from sid_tf2.icc import srgb_profile
+from sid_tf2.png import PNG_SIGNATURE, chunk, encode_png, iccp_chunk
 
 JPEG_QUALITY = 95
 FAST_PNG_LEVELS = (0, 1)  # zlib levels written by sid_tf2.png; libpng writes the others
@@ -36,23 +40,26 @@ def encode_image(image, path, *, exif=None, quality=JPEG_QUALITY, png_level=-1):
         if image.dtype not in (np.uint8, np.uint16):
             raise TypeError(f"{path}: PNG takes uint8 or uint16 images, got {image.dtype}.")
         if int(png_level) in FAST_PNG_LEVELS:
-            return encode_png(image, level=int(png_level), exif=exif)
-        data = tf.io.encode_png(image, compression=int(png_level)).numpy()
-        return data if exif is None else _with_exif_chunk(data, exif)
+            return encode_png(image, level=int(png_level), exif=exif, icc_profile=srgb_profile())
+        return _with_chunks_after_ihdr(tf.io.encode_png(image, compression=int(png_level)).numpy(), exif)
     if extension in (".jpg", ".jpeg"):
         if image.dtype != np.uint8:
             raise TypeError(f"{path}: JPEG takes uint8 images, got {image.dtype}.")
         buffer = io.BytesIO()
-        options = {} if exif is None else {"exif": b"Exif\0\0" + exif}
+        options = {"icc_profile": srgb_profile()}
+        if exif is not None:
+            options["exif"] = b"Exif\0\0" + exif
         Image.fromarray(image).save(buffer, "JPEG", quality=int(quality), **options)
         return buffer.getvalue()
     raise ValueError(f"{path}: unsupported image type {extension!r} (use .png or .jpg).")
 
 
-def _with_exif_chunk(png, exif):
+def _with_chunks_after_ihdr(png, exif):
+    """libpng's PNG with the sRGB profile's ``iCCP`` chunk and `exif`'s ``eXIf`` after IHDR."""
     if not png.startswith(PNG_SIGNATURE) or png[12:16] != b"IHDR":
         raise ValueError("not a PNG stream that starts with IHDR")
-    return png[:_IHDR_END] + chunk(b"eXIf", exif) + png[_IHDR_END:]
+    added = iccp_chunk(srgb_profile()) + (b"" if exif is None else chunk(b"eXIf", exif))
+    return png[:_IHDR_END] + added + png[_IHDR_END:]
 
 
 def write_image(path, image, *, exif=None, quality=JPEG_QUALITY, png_level=-1):

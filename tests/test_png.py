@@ -1,4 +1,5 @@
-"""The fast PNG encoder (sid_tf2.png): lossless, valid for libpng and Pillow, Exif kept."""
+"""The fast PNG encoder (sid_tf2.png): lossless, valid for libpng and Pillow, Exif and ICC
+profile kept."""
 
 import io
 import struct
@@ -10,6 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 from sid_tf2 import png
+from sid_tf2.icc import srgb_profile
 from sid_tf2.images import encode_image
 
 
@@ -71,14 +73,21 @@ def test_sub_filter_is_the_png_specification_s():
     np.testing.assert_array_equal(rows[:, 1:], expected)
 
 
-def test_exif_chunk_follows_ihdr_and_pillow_reads_it():
+@pytest.mark.parametrize("level", [1, 6])  # sid_tf2.png's encoder, libpng's
+def test_profile_and_exif_chunks_follow_ihdr_and_pillow_reads_them(level):
     exif = Image.Exif()
     exif[0x010F] = "sid-tf2 test camera"  # Make
     blob = exif.tobytes()
-    data = encode_image(_image((16, 24, 3), np.uint8), "x.png", exif=blob, png_level=1)
-    assert [kind for kind, _ in _chunks(data)][:2] == [b"IHDR", b"eXIf"]
+    image = _image((16, 24, 3), np.uint8)
+    data = encode_image(image, "x.png", exif=blob, png_level=level)
+    chunks = _chunks(data)
+    assert [kind for kind, _ in chunks][:3] == [b"IHDR", b"iCCP", b"eXIf"]
+    name, rest = chunks[1][1].split(b"\0", 1)
+    assert name == b"sRGB" and rest[0] == 0 and zlib.decompress(rest[1:]) == srgb_profile()
     with Image.open(io.BytesIO(data)) as opened:
         assert opened.getexif()[0x010F] == "sid-tf2 test camera"
+        assert opened.info["icc_profile"] == srgb_profile()
+        np.testing.assert_array_equal(np.asarray(opened), image)
 
 
 @pytest.mark.parametrize("bad", [np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), np.uint8),

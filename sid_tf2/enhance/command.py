@@ -57,9 +57,13 @@ def define_flags(flag_values=None):
                         **define)
     flags.DEFINE_float("auto_target", AUTO_TARGET, "Brightness that --ratio=auto aims for: the "
                        "amplified input's mean as a fraction of the raw range.", **define)
-    flags.DEFINE_integer("bit_depth", 8, "8 or 16 bits per channel (PNG, TIFF; JPEG is 8-bit).",
+    flags.DEFINE_integer("bit_depth", 8, "8 or 16 bits per channel (PNG, TIFF; JPEG is 8-bit, "
+                         "DNG 16-bit linear).",
                          **define)
-    flags.DEFINE_enum("format", "png", list(FORMAT_EXTENSIONS), "Output image format.", **define)
+    flags.DEFINE_enum("format", "png", list(FORMAT_EXTENSIONS), "Output image format: png, jpeg "
+                      "and tiff carry the sRGB ICC profile; dng is a linear DNG (sRGB primaries, "
+                      "linear light) for raw editors such as Lightroom, darktable, RawTherapee.",
+                      **define)
     flags.DEFINE_integer("quality", 95, "JPEG quality, 1 to 100.", **define)
     flags.DEFINE_integer("png_level", PNG_LEVEL, "PNG compression (zlib level 0-9): 0-1 use a fast "
                          "encoder (a 12 MP frame in 0.2-0.3 s), 2-9 libpng (0.6-5 s, up to 10 % "

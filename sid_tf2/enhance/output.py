@@ -1,5 +1,11 @@
 """Writing one photo's images: the network output and, with `compare`, the side-by-side image,
-in PNG, JPEG or TIFF, turned upright and carrying the raw file's metadata.
+in PNG, JPEG or TIFF (with the sRGB ICC profile) or as a linear DNG, turned upright and carrying
+the raw file's metadata.
+
+The DNG (``--format=dng``) is for raw editors, as Lightroom's Denoise and DxO PureRAW return
+theirs: the output linearised (`sid_tf2.enhance.linear`), 16-bit whatever ``--bit_depth``
+says, with the sRGB colour matrix (`sid_tf2.dng.write_linear_dng`'s default) and a neutral
+AsShotNeutral, since the network's output is already white balanced.
 
 A file's images are written all or none: each under a temporary name and renamed
 (`sid_tf2.atomic`), and those already written are removed when a later one fails.
@@ -13,9 +19,13 @@ import os
 import numpy as np
 
 from sid_tf2 import __version__, tiff
+from sid_tf2.dng import write_linear_dng
+from sid_tf2.enhance.linear import linear_uint16
 from sid_tf2.exif import exif_blob, orientation_of_flip
+from sid_tf2.icc import ICC_PROFILE_TAG, srgb_profile
 
-FORMAT_EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif"}
+FORMAT_EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif", "dng": ".dng"}
+NEUTRAL = (1.0, 1.0, 1.0)  # the DNG's AsShotNeutral: its pixels are white balanced already
 PNG_LEVEL = 1  # sid_tf2.png's fast encoder; libpng's default 6 takes 15x as long for 8 % smaller files
 COMPARE_DESCRIPTION = ("Left: the raw file rendered by LibRaw and scaled to the mean of the "
                        "network output; right: the network output.")
@@ -25,8 +35,8 @@ COMPARE_DESCRIPTION = ("Left: the raw file rendered by LibRaw and scaled to the 
 class OutputOptions:
     """How a photo's images are written: sid-enhance's flags of the same names."""
 
-    image_format: str = "png"  # "png", "jpeg" or "tiff" (--format)
-    bit_depth: int = 8  # 8 or 16; JPEG is 8-bit
+    image_format: str = "png"  # a key of FORMAT_EXTENSIONS (--format)
+    bit_depth: int = 8  # 8 or 16; JPEG is 8-bit, DNG 16-bit linear
     compare: bool = False  # also <stem>_compare.<ext>
     orient: bool = True  # upright by the camera's orientation tag; else recorded in the file
     quality: int = 95  # JPEG
@@ -103,10 +113,13 @@ def compare_image(rendered, output):
     return np.concatenate([left, output], axis=1)
 
 
-def _to_bits(image, bit_depth):
+def _to_bits(image, options):
+    """The samples written of a float image in [0, 1]: quantised, or linear for DNG."""
+    if options.image_format == "dng":
+        return linear_uint16(image)
     from sid_tf2.metrics import quantise  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
-    return quantise(image, np.uint8 if bit_depth == 8 else np.uint16)
+    return quantise(image, np.uint8 if options.bit_depth == 8 else np.uint16)
 
 
 def software_tag(ratio, auto):
@@ -116,8 +129,13 @@ def software_tag(ratio, auto):
 
 def write_output(path, image, metadata_entries, *, quality=95, png_level=PNG_LEVEL):
     """Write one output image with its metadata, in the format `path`'s extension names."""
-    if path.endswith(FORMAT_EXTENSIONS["tiff"]):
+    if path.endswith(FORMAT_EXTENSIONS["dng"]):
+        # The raw file's Make and Model replace these when it has them.
+        write_linear_dng(path, image, as_shot_neutral=NEUTRAL, make="sid-enhance",
+                         model="linear DNG", metadata=metadata_entries)
+    elif path.endswith(FORMAT_EXTENSIONS["tiff"]):
         ifd0, exif, gps = metadata_entries
+        ifd0 = sorted(ifd0 + [(ICC_PROFILE_TAG, tiff.UNDEFINED, srgb_profile())])
         tiff.write_tiff(path, ifd0, image, exif=exif, gps=gps)
     else:
         from sid_tf2.images import write_image  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
@@ -146,9 +164,9 @@ def write_results(decoded, output, output_dir, options=OutputOptions()):
         output = apply_orientation(output, decoded.flip)
     elif rendered is not None:
         rendered = apply_orientation(rendered, decoded.flip, inverse=True)
-    images = [_to_bits(output, options.bit_depth)]
+    images = [_to_bits(output, options)]
     if options.compare:
-        images.append(_to_bits(compare_image(rendered, output), options.bit_depth))
+        images.append(_to_bits(compare_image(rendered, output), options))
     software = software_tag(decoded.ratio, decoded.auto)
     orientation = 1 if options.orient else orientation_of_flip(decoded.flip)
     descriptions = [None, COMPARE_DESCRIPTION]
