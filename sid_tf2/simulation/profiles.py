@@ -14,7 +14,6 @@ import pathlib
 from sid_tf2.simulation.camera_profiles import PROFILES, CameraProfile
 from sid_tf2.simulation.noise_profile import load_noise_profile
 
-
 SHIPPED_DIR = pathlib.Path(__file__).with_name("shipped_profiles")
 
 
