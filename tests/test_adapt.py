@@ -100,3 +100,33 @@ def test_the_command_ends_in_one_line_on_bad_input(tmp_path):
                              f"--output_dir={tmp_path / 'out'}"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [f"error: --raws={tmp_path / 'missing'}: not a directory"]
+
+
+def test_real_pairs_are_fine_tuned_on_and_their_test_split_is_held_out(camera, tmp_path):
+    from sid_tf2.simulation import write_synthetic_dataset
+
+    raws, init = camera
+    pairs = tmp_path / "pairs"
+    write_synthetic_dataset(pairs, source_dir=raws, num_scenes=5, seed=3, profile="nikon_d850", progress=False)
+    test_pairs = data.discover_pairs(str(pairs), split="test")
+    assert len(test_pairs) >= 2
+    out = tmp_path / "out"
+    assert adapt(str(out), _settings(raws, init, pairs=str(pairs), steps=3)) == 0
+    state = json.loads((out / "adapt_state.json").read_text())
+    assert set(state["stages"]) == {"pretrain", "finetune"}
+    assert state["before"]["images"] == len(test_pairs)
+    report = (out / "adapt_report.md").read_text()
+    assert f"Held-out pairs (real): the {len(test_pairs)} pairs of the test split" in report
+
+
+def test_shipped_profiles_carry_elds_figures():
+    from sid_tf2.simulation.profiles import shipped_profile_names
+
+    assert shipped_profile_names() == ["canon_eos5d4", "canon_eos700d", "canon_eos70d", "nikon_d850"]
+    nikon = get_profile("nikon_d850")  # ELD's NikonD850_params.npy, Profile-1
+    assert nikon.gaussian_read.slope == pytest.approx(0.5635) and nikon.row.intercept == pytest.approx(-1.7977)
+    assert nikon.tukey_lambda_range == pytest.approx((-0.2429, -0.1))
+    for name in shipped_profile_names():
+        profile = get_profile(name)
+        low, high = np.exp(profile.log_k_range)
+        assert profile.name == name and high / low == pytest.approx(64, rel=1e-3)

@@ -141,7 +141,8 @@ def adapt(output_dir, settings, command="sid_tf2.adapt.command.adapt(...)"):
     for name in stage_names:
         config = plan.stage_config(name, settings, output_dir=output_dir,
                                    profile_path=noise.path, train_raws_dir=train_dir, heldout=heldout, init=init)
-        _log(f"{name}: {budget[name]}")
+        _log(f"{name}: " + (f"{budget[name]['steps']} steps" if "steps" in budget[name]
+                             else f"about {format_duration(budget[name]['seconds'])}"))
         per_epoch = settings["epoch_steps"] if name == "pretrain" else len(train_scenes)
         state["stages"][name] = run_stage(config, state["stages"].get(name), steps_per_epoch=per_epoch,
                                           log=_log, **budget[name])
@@ -151,7 +152,7 @@ def adapt(output_dir, settings, command="sid_tf2.adapt.command.adapt(...)"):
     weights = os.path.join(output_dir, f"{settings['name']}.weights.h5")
     with open(final, "rb") as handle:
         write_bytes(weights, handle.read())
-    after = score(weights, heldout, os.path.join(output_dir, "scores", "after"))
+    state["after"] = after = score(weights, heldout, os.path.join(output_dir, "scores", "after"))
     state["seconds"] += time.monotonic() - started
     _save_state(output_dir, state)
     report, chart = write_adapt_report(
