@@ -82,6 +82,9 @@ def test_outputs_report_and_resume(camera, tmp_path, capsys):
     state = json.loads((tmp_path / "adapt_state.json").read_text())
     assert state["stages"]["pretrain"]["epochs"] == 3
     assert [epoch for epoch, _ in state["stages"]["pretrain"]["losses"]] == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="was adapted with the noise `nikon_d850`"):
+        adapt(str(tmp_path), _settings(raws, init, noise_profile="canon_eos70d"))
+    assert get_profile(str(tmp_path / "noise_profile.json")).name == "nikon_d850"
 
 
 def test_bad_input_is_one_clear_message(camera, tmp_path):

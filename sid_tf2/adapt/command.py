@@ -12,6 +12,7 @@ held-out PSNR/SSIM before and after, the time, the settings and a chart. Running
 resumes; a larger budget continues training. See docs/own_camera.md.
 """
 
+import dataclasses
 import json
 import os
 import sys
@@ -21,7 +22,7 @@ from absl import flags
 
 from sid_tf2 import cli
 from sid_tf2.adapt import plan
-from sid_tf2.adapt.noise_source import choose_noise
+from sid_tf2.adapt.noise_source import PROFILE_FILE, choose_noise
 from sid_tf2.adapt.report import write_adapt_report
 from sid_tf2.atomic import WriteError, write_bytes, write_text
 from sid_tf2.progress import format_duration
@@ -126,8 +127,15 @@ def adapt(output_dir, settings, command="sid_tf2.adapt.command.adapt(...)"):
     train_scenes, real_test = plan.real_pairs(settings["pairs"]) if settings["pairs"] else ([], [])
     if not train_raws:
         raise ValueError(f"--raws={settings['raws']}: needs 2 raw files at least (one is held out for scoring)")
-    noise = choose_noise(output_dir, noise_profile=settings["noise_profile"], dark_frames=settings["dark_frames"],
+    staged = os.path.join(output_dir, "noise_profile.new.json")  # kept apart until it is known to match
+    noise = choose_noise(staged, noise_profile=settings["noise_profile"], dark_frames=settings["dark_frames"],
                          flat_pairs=settings["flat_pairs"])
+    if state.setdefault("noise", noise.description) != noise.description:
+        os.remove(staged)
+        raise ValueError(f"{output_dir} was adapted with the noise {state['noise']}, not {noise.description}: "
+                         "use another --output_dir")
+    noise = dataclasses.replace(noise, path=os.path.join(output_dir, PROFILE_FILE))
+    os.replace(staged, noise.path)
     if noise.warning:
         print(noise.warning, file=sys.stderr)
     heldout = _heldout(output_dir, settings, noise, held_raws, real_test)

@@ -29,12 +29,11 @@ class NoiseChoice:
     warning: str = None
 
 
-def choose_noise(output_dir, *, noise_profile=None, dark_frames=None, flat_pairs=None):
-    """Settle the camera's noise profile and write it to OUTPUT_DIR/noise_profile.json.
+def choose_noise(path, *, noise_profile=None, dark_frames=None, flat_pairs=None):
+    """Settle the camera's noise profile and write it to `path` (JSON).
 
     Raises ValueError (one line, naming the file or flag) for a bad profile or calibration.
     """
-    path = os.path.join(output_dir, PROFILE_FILE)
     if noise_profile and (dark_frames or flat_pairs):
         raise ValueError("give --noise_profile or --dark_frames/--flat_pairs, not both")
     if bool(dark_frames) != bool(flat_pairs):
