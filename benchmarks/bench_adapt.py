@@ -11,7 +11,8 @@ The stand-in camera, built so that the Sony network meets what a real second cam
 * clean raws: scikit-image's photographs (one half), unprocessed by the simulator and re-phased;
 * held-out "real" pairs from the other half of the photographs, with noise the profile lacks:
   stronger row noise and black-level bias, fixed-pattern column offsets, dark shading (a ramp
-  across the frame) and another seed. Their train split also serves as the few real pairs.
+  across the frame) and another seed. Their train split also serves as the few real pairs
+  (`--simulated_only` withholds them: the gain of the simulated pairs alone).
 
 `sid-adapt` then runs as a user would run it (a subprocess), and this script prints its held-out
 PSNR/SSIM before and after and the time, and writes them to OUTPUT_DIR/bench_adapt.json. The
@@ -104,6 +105,17 @@ def build_camera(folder, scenes, size):
     return os.path.join(raws, "raws"), pairs
 
 
+def test_split_only(pairs, folder):
+    """A copy (symbolic links) of the real pairs' test split alone: no real pair to fine-tune on."""
+    for kind in ("short", "long"):
+        os.makedirs(os.path.join(folder, kind), exist_ok=True)
+        for name in os.listdir(os.path.join(pairs, kind)):
+            link = os.path.join(folder, kind, name)
+            if name.startswith("1") and not os.path.lexists(link):
+                os.symlink(os.path.join(pairs, kind, name), link)
+    return folder
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--init", required=True, help="Sony weights in any form --weights takes.")
@@ -112,11 +124,15 @@ def main():
     parser.add_argument("--scenes", type=int, default=10, help="Scenes of each half (raws and real pairs).")
     parser.add_argument("--size", type=int, default=768, help="Mosaic side of the clean raws.")
     parser.add_argument("--patch_size", type=int, default=256)
+    parser.add_argument("--simulated_only", action="store_true", help="Give sid-adapt the real pairs' test "
+                        "split only: the gain of pretraining on simulated pairs alone.")
     args = parser.parse_args()
     started = time.monotonic()
     raws, pairs = build_camera(args.output_dir, args.scenes, args.size)
+    if args.simulated_only:
+        pairs = test_split_only(pairs, os.path.join(args.output_dir, "real_pairs_test_only"))
     prepared = time.monotonic() - started
-    adapted = os.path.join(args.output_dir, "adapted")
+    adapted = os.path.join(args.output_dir, "adapted_simulated_only" if args.simulated_only else "adapted")
     command = [sys.executable, "-m", "sid_tf2.adapt", f"--raws={raws}", f"--noise_profile={SHIPPED}",
                f"--pairs={pairs}", f"--init={args.init}", f"--minutes={args.minutes:g}", f"--output_dir={adapted}",
                f"--patch_size={args.patch_size}", "--name=standin"]
@@ -127,9 +143,10 @@ def main():
     result = {"before_psnr": state["before"]["psnr"], "before_ssim": state["before"]["ssim"],
               "after_psnr": state["after"]["psnr"], "after_ssim": state["after"]["ssim"],
               "adapt_seconds": state["seconds"], "prepare_seconds": prepared, "minutes": args.minutes,
-              "init": args.init, "cpu": common.cpu_info()["model"]}
+              "init": args.init, "simulated_only": args.simulated_only, "cpu": common.cpu_info()["model"]}
     result["gain_db"] = result["after_psnr"] - result["before_psnr"]
-    with open(os.path.join(args.output_dir, "bench_adapt.json"), "w", encoding="utf-8") as handle:
+    name = "bench_adapt_simulated_only.json" if args.simulated_only else "bench_adapt.json"
+    with open(os.path.join(args.output_dir, name), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1)
     print(json.dumps(result, indent=1))
 
