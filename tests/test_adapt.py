@@ -133,3 +133,13 @@ def test_shipped_profiles_carry_elds_figures():
         profile = get_profile(name)
         low, high = np.exp(profile.log_k_range)
         assert profile.name == name and high / low == pytest.approx(64, rel=1e-3)
+
+
+def test_without_noise_information_the_sony_profile_is_used_with_a_warning(tmp_path):
+    from sid_tf2.adapt.noise_source import choose_noise
+
+    choice = choose_noise(str(tmp_path / "profile.json"))
+    assert "Sony A7S2" in choice.warning and "not implemented" in choice.warning
+    assert get_profile(choice.path).gaussian_read == get_profile("sony_a7s2").gaussian_read
+    with pytest.raises(ValueError, match="needs both --dark_frames=DIR and --flat_pairs=DIR"):
+        choose_noise(str(tmp_path / "other.json"), dark_frames=str(tmp_path))

@@ -53,7 +53,9 @@ def build_sections(*, before, after, stages, heldout, noise, settings, seconds, 
         ("Noise", f"The simulated pairs' noise: {noise.description}; written as `noise_profile.json`."
          + (f"\n\n{noise.warning}" if noise.warning else "")),
         ("Time", markdown_table(["stage", "steps", "train seconds"], stage_rows) + "\n\n" + time_text),
-        ("Validation PSNR during training", "![validation PSNR]({PLOT})"),
+        ("Validation PSNR during training", "![validation PSNR]({PLOT})" + (
+            "" if any(record["validation"] for record in stages.values()) else
+            "\n\nNo validation ran: the held-out set has no val split (scene ids 2xxxx), or `--val_every=0`.")),
         ("Training loss", markdown_table(["stage", "epoch", "steps", "mean L1 loss"], _loss_rows(stages))),
         ("Settings", markdown_table(["setting", "value"], [[key, f"`{value}`"] for key, value in settings.items()])),
     ]
