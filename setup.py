@@ -24,6 +24,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["sid_tf2", "sid_tf2.*", "weight_converter", "weight_converter.*"]),
+    package_data={"sid_tf2.simulation": ["shipped_profiles/*.json"]},
     py_modules=["train_sony", "train_fuji", "test_sony"],
     install_requires=[
         # Tested against TensorFlow 2.21 and the Keras 3 it ships; tensorflow-addons is
@@ -63,6 +64,7 @@ setup(
         "sid-tune = sid_tf2.tune:run",
         "sid-simulate = sid_tf2.simulate:run",
         "sid-data = sid_tf2.data.__main__:run",
+        "sid-adapt = sid_tf2.adapt.command:run",
     ]},
     classifiers=[
         "Programming Language :: Python :: 3",

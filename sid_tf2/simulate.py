@@ -29,6 +29,7 @@ from sid_tf2 import cli
 from sid_tf2.simulation import *  # noqa: F401,F403  (the public API, re-exported)
 from sid_tf2.simulation import PROFILES, __all__, write_synthetic_dataset  # noqa: F401
 from sid_tf2.simulation.calibrate import calibrate_folders
+from sid_tf2.simulation.profiles import shipped_profile_names
 
 
 def parse_size(text):
@@ -62,7 +63,8 @@ def define_flags(flag_values=None):
     flags.DEFINE_enum("profile", "sony_a7s2", sorted(PROFILES), "Camera profile.",
                       flag_values=flag_values)
     flags.DEFINE_string("noise_profile", None, "Noise profile JSON (log-linear parameters as "
-                        "ELD/LED publish them, or from --calibrate); replaces --profile's noise.",
+                        "ELD/LED publish them, or from --calibrate), or a shipped profile's name "
+                        f"({', '.join(shipped_profile_names())}); replaces --profile's noise.",
                         flag_values=flag_values)
     flags.DEFINE_bool("calibrate", False, "Estimate a noise profile from --dark_frames and "
                       "--flat_pairs instead of writing a dataset.", flag_values=flag_values)

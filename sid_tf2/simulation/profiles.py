@@ -1,30 +1,46 @@
-"""Choosing a camera profile (built in by name, or a noise-profile JSON file) and reading the
-ISO <-> system gain relation from it.
+"""Choosing a camera profile (built in by name, a shipped noise profile by name, or a
+noise-profile JSON file) and reading the ISO <-> system gain relation from it.
+
+Shipped noise profiles are JSON files in `shipped_profiles/` (the cameras ELD, Wei et al.
+CVPR 2020, calibrated; each file cites its source), chosen by their stem: `nikon_d850`.
 
 The profiles themselves are in `camera_profiles.py`, their JSON files in `noise_profile.py`;
 this module sits above both, so that every caller can name a profile either way.
 """
 
 import math
+import pathlib
 
 from sid_tf2.simulation.camera_profiles import PROFILES, CameraProfile
 from sid_tf2.simulation.noise_profile import load_noise_profile
 
+SHIPPED_DIR = pathlib.Path(__file__).with_name("shipped_profiles")
+
+
+def shipped_profile_names():
+    """The names of the noise profiles shipped with the package (their files' stems)."""
+    return sorted(path.stem for path in SHIPPED_DIR.glob("*.json"))
+
+
+def profile_names():
+    """Every name `get_profile` takes: the built-in profiles and the shipped noise profiles."""
+    return sorted(set(PROFILES) | set(shipped_profile_names()))
+
 
 def get_profile(profile):
-    """Return a `CameraProfile` for a name in `PROFILES` or a noise-profile JSON file
-    (`noise_profile.load_noise_profile`), or pass a profile through."""
+    """Return a `CameraProfile` for a name in `PROFILES`, a shipped noise profile's name or a
+    noise-profile JSON file (`noise_profile.load_noise_profile`), or pass a profile through."""
     if isinstance(profile, CameraProfile):
         return profile
     if str(profile).lower().endswith(".json"):
         return load_noise_profile(profile)
-    try:
+    if str(profile) in PROFILES:
         return PROFILES[str(profile)]
-    except KeyError:
-        raise ValueError(
-            f"Unknown camera profile {profile!r}: expected one of {sorted(PROFILES)} or a "
-            "noise-profile .json file."
-        ) from None
+    if str(profile) in shipped_profile_names():
+        return load_noise_profile(SHIPPED_DIR / f"{profile}.json")
+    raise ValueError(
+        f"Unknown camera profile {profile!r}: expected one of {profile_names()} or a "
+        "noise-profile .json file.")
 
 
 _STANDARD_ISOS = (
