@@ -81,8 +81,8 @@ def test_help_exits_0_without_tensorflow(command):
 
 
 def test_every_command_has_a_console_script():
-    assert sorted(CONSOLE_SCRIPTS) == ["sid-convert", "sid-data", "sid-enhance", "sid-simulate", "sid-test",
-                                       "sid-train", "sid-tune"]
+    assert sorted(CONSOLE_SCRIPTS) == ["sid-adapt", "sid-convert", "sid-data", "sid-enhance", "sid-simulate",
+                                       "sid-test", "sid-train", "sid-tune"]
     assert CONSOLE_SCRIPTS["sid-enhance"] == ("sid_tf2.enhance", "run")
 
 
