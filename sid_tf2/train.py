@@ -20,12 +20,12 @@ from absl import flags, logging
 from sid_tf2 import cli, speed_flags
 from sid_tf2.atomic import WriteError
 from sid_tf2.cli import config_flag_values, define_config_flags
+from sid_tf2.folder_lock import FolderBusy
 from sid_tf2.hardware import apply_math_settings
 from sid_tf2.simulate import parse_size, write_synthetic_dataset
 from sid_tf2.speed_flags import define_speed_flags, speed_settings_from_flags
 from sid_tf2.training.config import GROUPS, TrainConfig
 from sid_tf2.training.interrupt import TrainingInterrupted
-from sid_tf2.training.lock import ResultDirBusy
 
 FLAGS = flags.FLAGS
 # Every setting of the run is a flag named, defaulted and explained by its TrainConfig field;
@@ -108,7 +108,7 @@ def main(argv):
         print("interrupted without a new checkpoint: run the same command to resume from the last "
               "one.", file=sys.stderr)
         return 130
-    except (TrainingError, DatasetError, RawFileError, WriteError, ResultDirBusy, FileNotFoundError,
+    except (TrainingError, DatasetError, RawFileError, WriteError, FolderBusy, FileNotFoundError,
             ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

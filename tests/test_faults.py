@@ -29,13 +29,13 @@ import sid_tf2
 from sid_tf2 import atomic, data, enhance, serialize, simulate
 from sid_tf2.atomic import WriteError
 from sid_tf2.dng import write_dng
+from sid_tf2.folder_lock import LOCK_FILE, FolderBusy, FolderLock
 from sid_tf2.images import write_image
 from sid_tf2.raw import RawFileError, read_raw
 from sid_tf2.simulate import write_synthetic_dataset
 from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 from sid_tf2.training import TrainConfig, TrainingError, latest_checkpoint, train
 from sid_tf2.training.interrupt import TrainingInterrupted
-from sid_tf2.training.lock import LOCK_FILE, ResultDirBusy, ResultDirLock
 from weight_converter.convert import convert
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -262,8 +262,8 @@ def test_sigterm_finishes_the_step_checkpoints_and_stops_with_143(dataset, tmp_p
 
 def test_a_second_run_on_the_same_directory_is_refused(dataset, tmp_path):
     config = TrainConfig.from_flat(data_dir=dataset, result_dir=str(tmp_path), **dict(RUN, epochs=0))
-    with ResultDirLock(str(tmp_path), _quiet):
-        with pytest.raises(ResultDirBusy, match=rf"in use by another training run \(PID {os.getpid()} "
+    with FolderLock(str(tmp_path), _quiet):
+        with pytest.raises(FolderBusy, match=rf"in use by another training run \(PID {os.getpid()} "
                                                 rf"on {re.escape(socket.gethostname())}"):
             train(config, log=_quiet)
     assert latest_checkpoint(str(tmp_path)) is None

@@ -25,8 +25,8 @@ from sid_tf2.adapt import plan
 from sid_tf2.adapt.noise_source import PROFILE_FILE, choose_noise
 from sid_tf2.adapt.report import write_adapt_report
 from sid_tf2.atomic import WriteError, write_bytes, write_text
+from sid_tf2.folder_lock import FolderBusy, FolderLock
 from sid_tf2.progress import format_duration
-from sid_tf2.training.lock import ResultDirBusy, ResultDirLock
 
 FLAGS = flags.FLAGS
 STATE_FILE = "adapt_state.json"
@@ -74,13 +74,13 @@ def main(argv):
         _check_flags()
         output_dir = os.path.abspath(FLAGS.output_dir)
         os.makedirs(output_dir, exist_ok=True)
-        with ResultDirLock(output_dir, log=_log):
+        with FolderLock(output_dir, log=_log, holder="sid-adapt run", flag="--output_dir"):
             return adapt(output_dir, {key: getattr(FLAGS, key) for key in SETTINGS},
                          command="sid-adapt " + " ".join(sys.argv[1:]))
     except TrainingInterrupted as stopped:
         print(f"interrupted: {stopped} (run the command again to resume)", file=sys.stderr)
         return stopped.exit_code
-    except (TrainingError, DatasetError, WriteError, ResultDirBusy, ValueError, OSError) as error:
+    except (TrainingError, DatasetError, WriteError, FolderBusy, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

@@ -17,6 +17,7 @@ Exit status: 0 when every file succeeded or was skipped, 1 when any failed, 2 fo
 problem found before any file was touched. The manual: docs/enhancing.md.
 """
 
+import contextlib
 import os
 import sys
 
@@ -31,6 +32,7 @@ from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
 from sid_tf2.enhance.decode import CAMERA_SENSOR
 from sid_tf2.enhance.folder import FolderRun, print_error
 from sid_tf2.enhance.output import FORMAT_EXTENSIONS, PNG_LEVEL, OutputOptions
+from sid_tf2.folder_lock import LOCK_FILE, FolderBusy, FolderLock
 from sid_tf2.hardware import apply_math_settings
 from sid_tf2.photo_inputs import AUTO_TARGET, RAW_EXTENSIONS, collect_inputs
 from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
@@ -129,11 +131,19 @@ def _usage_problems(values):
     if values.tile_size < 0 or values.tile_size % ALIGNMENT:
         problems.append(f"--tile_size must be 0 or a positive multiple of {ALIGNMENT}, got "
                         f"{values.tile_size}")
-    elif values.tile_size and not (0 <= 2 * values.tile_overlap <= values.tile_size
+    elif values.tile_size and not (0 <= 2 * tile_overlap(values) <= values.tile_size
                                    and values.tile_overlap % ALIGNMENT == 0):
         problems.append(f"--tile_overlap must be a multiple of {ALIGNMENT} of at most half "
                         f"--tile_size ({values.tile_size}), got {values.tile_overlap}")
     return problems
+
+
+def tile_overlap(values):
+    """--tile_overlap, or where the user left it unset, the default cut to what --tile_size
+    allows (at most half of it), so that a small --tile_size alone works."""
+    if values["tile_overlap"].present or not values.tile_size:
+        return values.tile_overlap
+    return min(values.tile_overlap, values.tile_size // 2 // ALIGNMENT * ALIGNMENT)
 
 
 def main(argv, flag_values=None):
@@ -172,31 +182,37 @@ def main(argv, flag_values=None):
         if speed.warning:
             print(f"sid-enhance: warning: {speed.warning}", file=sys.stderr)
     settings, description = backend_settings(values, speed)
-    created = not os.path.isdir(values.output_dir)
-    try:
-        make_directory(values.output_dir)
-    except OSError as error:  # a WriteError, or a file of that name
-        reason = error if isinstance(error, WriteError) else f"{values.output_dir}: {error.strerror or error}"
-        print_error(f"cannot create --output_dir: {reason}")
-        return 2
     try:  # a missing runtime stops the run before any file is read
         require_runtime(settings.backend)
     except MissingExtraError as error:
         print_error(str(error))
         return 2
+    created = not os.path.isdir(values.output_dir)
+    try:
+        make_directory(values.output_dir)
+    except WriteError as error:  # read-only, full, not permitted: the place, not the flag
+        print_error(f"cannot create --output_dir: {error}")
+        return 1
+    except OSError as error:  # a file of that name
+        print_error(f"cannot create --output_dir: {values.output_dir}: {error.strerror or error}")
+        return 2
 
     def prepare_network():
         return make_predictor(model, tile_size=values.tile_size or None,
-                              tile_overlap=values.tile_overlap, precision=settings)
+                              tile_overlap=tile_overlap(values), precision=settings)
 
     try:
-        return _enhance_all(inputs, values, ratio, prepare_network, camera, description)
-    except WriteError as error:
+        with FolderLock(values.output_dir, log=lambda line: print(line, file=sys.stderr),
+                        holder="sid-enhance run", flag="--output_dir"):
+            return _enhance_all(inputs, values, ratio, prepare_network, camera, description)
+    except (WriteError, FolderBusy) as error:
         print_error(str(error))
         return 1
     finally:
-        if created and not os.listdir(values.output_dir):
-            os.rmdir(values.output_dir)  # nothing was written: leave no empty folder behind
+        if created and set(os.listdir(values.output_dir)) <= {LOCK_FILE}:
+            with contextlib.suppress(OSError):  # nothing was written: leave no empty folder behind
+                os.remove(os.path.join(values.output_dir, LOCK_FILE))
+                os.rmdir(values.output_dir)
 
 
 def _enhance_all(inputs, values, ratio, prepare_network, camera, description):

@@ -9,11 +9,12 @@ every later file would fail the same way.
 """
 
 import concurrent.futures
+import contextlib
 import os
 import sys
 import time
 
-from sid_tf2.atomic import WriteError
+from sid_tf2.atomic import STAGING_PREFIX, WriteError, is_staging_for
 from sid_tf2.backends import MissingExtraError
 from sid_tf2.enhance.decode import decode_file
 from sid_tf2.enhance.output import OutputOptions, output_paths, write_results
@@ -108,8 +109,13 @@ class FolderRun:
             print(f"    note: {note}", flush=True)
 
     def plan(self):
-        """(index, path) of the files to process: not those whose outputs exist (unless
-        overwriting), nor one whose outputs another file of this run writes."""
+        """(index, path, missing) of the files to process: not those whose outputs exist
+        (unless overwriting), nor one whose outputs another file of this run writes. `missing`
+        lists the outputs to write when some exist (a half pair), else None (all of them).
+
+        Staging files a killed run left for these outputs are removed first, with a note: the
+        output folder's lock makes them no other run's."""
+        self._remove_stale_staging()
         claimed = {}  # output path -> the input that writes it, so no file overwrites another's
         jobs = []
         for index, path in enumerate(self.files, 1):
@@ -117,20 +123,40 @@ class FolderRun:
             keys = [os.path.normcase(target) for target in targets]
             clash = next((claimed[key] for key in keys if key in claimed), None)
             existing = [target for target in targets if os.path.exists(target)]
-            if clash is None and existing and not self.overwrite:
-                self.skipped.append(path)
-                verb = "exists" if len(existing) == 1 else "exist"
-                print(f"{index}/{len(self.files)} {os.path.basename(path)}: skipped: "
-                      f"{', '.join(existing)} already {verb} (--overwrite replaces outputs)", flush=True)
-                continue
             if clash is not None:
                 self.report(index, path, error=RawFileError(
                     path, f"its output would overwrite that of {clash} (same file name): enhance "
                     "it separately or rename it"))
                 continue
             claimed.update(dict.fromkeys(keys, path))
-            jobs.append((index, path))
+            if existing and not self.overwrite:
+                if len(existing) == len(targets):
+                    self.skipped.append(path)
+                    verb = "exists" if len(existing) == 1 else "exist"
+                    print(f"{index}/{len(self.files)} {os.path.basename(path)}: skipped: "
+                          f"{', '.join(existing)} already {verb} (--overwrite replaces outputs)", flush=True)
+                    continue
+                missing = [target for target in targets if target not in existing]
+                print(f"{index}/{len(self.files)} {os.path.basename(path)}: completing a half-written "
+                      f"pair: writing {', '.join(missing)}, keeping {', '.join(existing)}", flush=True)
+                jobs.append((index, path, missing))
+                continue
+            jobs.append((index, path, None))
         return jobs
+
+    def _remove_stale_staging(self):
+        try:
+            names = [name for name in os.listdir(self.output_dir) if name.startswith(STAGING_PREFIX)]
+        except OSError:
+            return
+        ours = {os.path.basename(target) for path in self.files
+                for target in output_paths(path, self.output_dir, self.options)}
+        for name in names:
+            if any(is_staging_for(name, target) for target in ours):
+                stale = os.path.join(self.output_dir, name)
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(stale)
+                    print(f"note: removed {stale}, left by an interrupted run", file=sys.stderr)
 
     def _decode(self, path):
         return decode_file(path, self.camera, ratio=self.ratio, auto_target=self.auto_target,
@@ -157,7 +183,7 @@ class FolderRun:
         return 2 when it cannot be prepared, else None."""
         with concurrent.futures.ThreadPoolExecutor(1) as reader, \
                 concurrent.futures.ThreadPoolExecutor(1) as writer:
-            reading = [reader.submit(self._decode, path) for _, path in jobs[:1]]
+            reading = [reader.submit(self._decode, path) for _, path, _ in jobs[:1]]
             try:
                 predictor = prepare_network() if jobs else None
             except (MissingExtraError, ValueError) as error:
@@ -165,7 +191,7 @@ class FolderRun:
                 return 2
             self.start = self._last_line = time.monotonic()  # the files' time, from a ready network
             pending = None  # (index, path, future) of the write in flight
-            for position, (index, path) in enumerate(jobs):
+            for position, (index, path, missing) in enumerate(jobs):
                 decoded, failed = self._attempt(reading.pop(0).result)
                 if position + 1 < len(jobs):
                     reading.append(reader.submit(self._decode, jobs[position + 1][1]))
@@ -179,7 +205,7 @@ class FolderRun:
                     self.report(index, path, error=failed)
                     continue
                 pending = (index, path, writer.submit(write_results, decoded, output,
-                                                      self.output_dir, self.options))
+                                                      self.output_dir, self.options, missing))
                 del decoded, output
             if pending is not None:
                 self._finish(pending)

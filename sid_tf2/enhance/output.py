@@ -154,10 +154,11 @@ def output_paths(path, output_dir, options=OutputOptions()):
     return paths
 
 
-def write_results(decoded, output, output_dir, options=OutputOptions()):
+def write_results(decoded, output, output_dir, options=OutputOptions(), missing=None):
     """Write the images of one decoded file (`sid_tf2.enhance.decode.DecodedFile`) from the
     network's output [bH, bW, 3]; return an EnhanceResult. All of a file's images are written,
-    or none."""
+    or none. `missing`: only these of its `output_paths` (the rest exist and are kept: a pair
+    that a killed run left half written is completed, never replaced)."""
     np.clip(output, 0.0, 1.0, out=output)  # in place: the output is the largest array here
     rendered = decoded.rendered
     if options.orient:
@@ -175,6 +176,8 @@ def write_results(decoded, output, output_dir, options=OutputOptions()):
     try:
         for target, image, description in zip(output_paths(decoded.path, output_dir, options),
                                                images, descriptions):
+            if missing is not None and target not in missing:
+                continue
             entries = decoded.metadata.entries(software=software, orientation=orientation,
                                                description=description)
             write_output(target, image, entries, quality=options.quality,

@@ -36,12 +36,12 @@ from absl import flags
 from sid_tf2 import cli, data
 from sid_tf2.atomic import WriteError, write_text
 from sid_tf2.experiments.report import line_chart_svg, markdown_table, write_report
+from sid_tf2.folder_lock import FolderBusy
 from sid_tf2.simulate import parse_size, write_synthetic_dataset
 from sid_tf2.simulation import default_photo_paths, list_photo_paths
 from sid_tf2.simulation.raw_sources import list_raw_paths
 from sid_tf2.training.config import TrainConfig
 from sid_tf2.training.interrupt import TrainingInterrupted
-from sid_tf2.training.lock import ResultDirBusy
 
 FLAGS = flags.FLAGS
 ARMS = ("scratch", "pretrain", "finetune")
@@ -225,7 +225,7 @@ def main(argv):
     except TrainingInterrupted as stopped:
         print(f"interrupted: {stopped}", file=sys.stderr)
         return stopped.exit_code
-    except (TrainingError, DatasetError, WriteError, ResultDirBusy, ValueError) as error:
+    except (TrainingError, DatasetError, WriteError, FolderBusy, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

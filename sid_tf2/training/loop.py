@@ -11,7 +11,7 @@ and every `checkpoint_every_epochs`, and always at image-dump epochs, after a ne
 validation, at the end and on SIGINT/SIGTERM: the original wrote one every epoch, hundreds of
 GB over a run. Epochs after the last checkpoint replay identically on resume, since every
 random choice is a function of (seed, epoch, index). The run holds a lock on its result
-directory (`sid_tf2.training.lock`) and removes the `.tmp-` leftovers of a killed write there.
+directory (`sid_tf2.folder_lock`) and removes the `.tmp-` leftovers of a killed write there.
 """
 
 import contextlib
@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from sid_tf2 import data
 from sid_tf2.atomic import as_write_error, ensure_space, make_directory, remove_leftovers
+from sid_tf2.folder_lock import FolderLock
 from sid_tf2.images import write_image
 from sid_tf2.metrics import psnr, to_uint8
 from sid_tf2.model import build_unet
@@ -42,7 +43,6 @@ from sid_tf2.training.distribute import is_chief, make_strategy, worker_result_d
 from sid_tf2.training.finetune import last_conv_layers, reinitialize_layers, resolve_frozen_layers
 from sid_tf2.training.initialize import initialize_from
 from sid_tf2.training.interrupt import StopSignals, TrainingInterrupted
-from sid_tf2.training.lock import ResultDirLock
 from sid_tf2.training.run_settings import (
     TrainingError,
     check_resumable,
@@ -253,7 +253,7 @@ def train(config, *, log=print):
     chief = is_chief(strategy)
     result_dir = config.output.result_dir if chief else worker_result_dir(config.output.result_dir, strategy)
     make_directory(result_dir)
-    with ResultDirLock(result_dir, log), contextlib.ExitStack() as signals:
+    with FolderLock(result_dir, log), contextlib.ExitStack() as signals:
         _remove_leftovers(result_dir, log)
         return _train(config, scenes, val_pairs, strategy, chief, result_dir, signals, log)
 

@@ -1,12 +1,15 @@
-"""One training run per result directory: a lock file naming the run that holds it.
+"""One writer per folder: a lock file naming the run that holds it.
 
-Two runs on one directory would interleave their checkpoints and each would resume from the
-other's. `result_dir/.lock` holds the PID, host and start time of the run that owns the
-directory, and the run holds an advisory `flock` on it for as long as it lives. The kernel
-drops a `flock` when its process dies, however it dies (SIGKILL included), so a lock file whose
-`flock` can be taken belongs to a run that is gone: it is taken over, with a note. The PID and
-host are for the message; on another host (a shared file system that does not pass `flock`
-between machines) the process cannot be checked, so such a lock is refused with what to do.
+Two training runs on one result directory would interleave their checkpoints and each would
+resume from the other's; two sid-enhance runs on one output folder would replace each other's
+images without --overwrite and each compute every file. `FOLDER/.lock` holds the PID, host and
+start time of the run that owns the folder, and the run holds an advisory `flock` on it for as
+long as it lives. The kernel drops a `flock` when its process dies, however it dies (SIGKILL
+included), so a lock file whose `flock` can be taken belongs to a run that is gone: it is taken
+over, with a note. The PID and host are for the message; on another host (a shared file system
+that does not pass `flock` between machines) the process cannot be checked, so such a lock is
+refused with what to do. A second run stops at once rather than waiting: its user learns which
+run holds the folder and can choose another folder, where waiting would look like a hang.
 """
 
 import fcntl
@@ -20,8 +23,8 @@ from sid_tf2.atomic import reporting
 LOCK_FILE = ".lock"
 
 
-class ResultDirBusy(RuntimeError):
-    """Another run holds the result directory."""
+class FolderBusy(RuntimeError):
+    """Another run holds the folder."""
 
 
 def _describe(owner):
@@ -40,12 +43,17 @@ def _read_owner(handle):
     return owner if isinstance(owner, dict) else {}
 
 
-class ResultDirLock:
-    """`with ResultDirLock(result_dir, log):` the block runs as the directory's only user."""
+class FolderLock:
+    """`with FolderLock(folder, log):` the block runs as the folder's only writer.
 
-    def __init__(self, result_dir, log=print):
-        self.path = os.path.join(result_dir, LOCK_FILE)
+    `holder` names the kind of run in messages ("training run", "sid-enhance run") and `flag`
+    the flag that names another folder ("--result_dir", "--output_dir").
+    """
+
+    def __init__(self, folder, log=print, *, holder="training run", flag="--result_dir"):
+        self.path = os.path.join(folder, LOCK_FILE)
         self.log = log
+        self.holder, self.flag = holder, flag
         self._handle = None
 
     def __enter__(self):
@@ -56,14 +64,14 @@ class ResultDirLock:
         except OSError:
             owner = _read_owner(handle)
             os.close(handle)
-            raise ResultDirBusy(
-                f"{os.path.dirname(self.path)} is in use by another training run ({_describe(owner)}); "
-                "wait for it to end, stop it, or use another --result_dir.") from None
+            raise FolderBusy(
+                f"{os.path.dirname(self.path)} is in use by another {self.holder} ({_describe(owner)}); "
+                f"wait for it to end, stop it, or use another {self.flag}.") from None
         owner = _read_owner(handle)
         host = socket.gethostname()
         if owner.get("host") not in (None, host):
             os.close(handle)
-            raise ResultDirBusy(
+            raise FolderBusy(
                 f"{os.path.dirname(self.path)} is locked by a run on another machine ({_describe(owner)}), "
                 f"which cannot be checked from here; if it has ended, delete {self.path}.")
         if owner:
