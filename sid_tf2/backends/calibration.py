@@ -40,13 +40,15 @@ def _pack_file(path, camera):
     return np.minimum(packed * np.float32(ratio), np.float32(1.0))
 
 
-def raw_file_patches(directory, camera, count=DEFAULT_COUNT, size=DEFAULT_PATCH, skip=0):
-    """Centre patches [size, size, C] of up to `count` raw files of `directory` (sorted by name,
-    after the first `skip`), packed for `camera` and amplified by `sid-enhance`'s auto ratio."""
-    files = collect_inputs([directory]).files
+def raw_file_patches(sources, camera, count=DEFAULT_COUNT, size=DEFAULT_PATCH, skip=0):
+    """Centre patches [size, size, C] of up to `count` raw files (`sources`: a folder, its
+    files sorted by name, or a list of files; after the first `skip`), packed for `camera` and
+    amplified by `sid-enhance`'s auto ratio."""
+    listed = isinstance(sources, (list, tuple))
+    files = collect_inputs(sources if listed else [sources]).files
     files = files[skip:skip + count]
     if not files:
-        raise ValueError(f"{directory}: no raw files to calibrate on"
+        raise ValueError(f"{'the files given' if listed else sources}: no raw files to calibrate on"
                          + (f" after the first {skip}" if skip else ""))
     patches = []
     for path in files:
@@ -63,8 +65,9 @@ def calibration_patches(camera, directory=None, count=DEFAULT_COUNT, size=DEFAUL
     if directory:
         return raw_file_patches(directory, camera, count, size)
     if get_camera(camera).name != "sony":
-        raise ValueError("the low-light simulator makes Bayer (Sony) data only: calibrating a "
-                         "Fuji network needs a folder of X-Trans raw files (calibration_dir)")
+        raise ValueError("the low-light simulator makes Bayer (Sony) data only: an int8 Fuji network "
+                         "is calibrated on X-Trans raw files (sid-enhance uses the files it enhances; "
+                         "the converter's --calibration_dir names a folder of them)")
     return simulated_patches(count, size, seed=0)
 
 

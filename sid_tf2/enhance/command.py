@@ -18,6 +18,7 @@ problem found before any file was touched. The manual: docs/enhancing.md.
 """
 
 import contextlib
+import functools
 import os
 import sys
 
@@ -28,7 +29,7 @@ from sid_tf2 import cli
 from sid_tf2.atomic import WriteError, make_directory
 from sid_tf2.backends import MissingExtraError, require_runtime
 from sid_tf2.backends.flags import backend_settings, check_backend_flags, define_backend_flags
-from sid_tf2.constants import ALIGNMENT, DEFAULT_TILE_OVERLAP
+from sid_tf2.constants import ALIGNMENT, CALIBRATED, DEFAULT_TILE_OVERLAP
 from sid_tf2.enhance.decode import CAMERA_SENSOR
 from sid_tf2.enhance.folder import FolderRun, print_error
 from sid_tf2.enhance.output import FORMAT_EXTENSIONS, PNG_LEVEL, OutputOptions
@@ -161,6 +162,7 @@ def main(argv, flag_values=None):
     ratio = _parse_ratio(values.ratio)
     cli.load_tensorflow(verbose=values.verbose)
     # Imported here, after the flags are checked and TensorFlow is loaded quietly: both import it.
+    from sid_tf2.backends.calibration import raw_file_patches  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
     from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
     from sid_tf2.weights import WeightsError, load_model_weights  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
@@ -197,9 +199,12 @@ def main(argv, flag_values=None):
         print_error(f"cannot create --output_dir: {values.output_dir}: {error.strerror or error}")
         return 2
 
-    def prepare_network():
-        return make_predictor(model, tile_size=values.tile_size or None,
-                              tile_overlap=tile_overlap(values), precision=settings)
+    def prepare_network(files):
+        # int8 is calibrated on simulated Bayer frames; a Fuji network on the X-Trans files given.
+        calibration = (raw_file_patches(files, camera) if settings.precision in CALIBRATED and camera != "sony"
+                       else None)
+        return make_predictor(model, tile_size=values.tile_size or None, tile_overlap=tile_overlap(values),
+                              precision=settings, calibration=calibration)
 
     try:
         with FolderLock(values.output_dir, log=lambda line: print(line, file=sys.stderr),
@@ -239,7 +244,7 @@ def _enhance_all(inputs, values, ratio, prepare_network, camera, description):
     folder = FolderRun(files, failures, camera=camera, output_dir=values.output_dir, ratio=ratio,
                        auto_target=values.auto_target, options=_output_options(values),
                        overwrite=values.overwrite)
-    status = folder.process(folder.plan(), prepare_network)
+    status = folder.process(folder.plan(), functools.partial(prepare_network, files))
     return folder.summary() if status is None else status
 
 
