@@ -120,7 +120,7 @@ def _write_synthetic(data_dir):
     summary = write_synthetic_dataset(
         data_dir, num_scenes=FLAGS.synthetic_scenes, size=parse_size(FLAGS.synthetic_size),
         seed=FLAGS.seed, source_dir=FLAGS.synthetic_source_dir, noise_model=FLAGS.noise_model,
-        profile=FLAGS.noise_profile or FLAGS.synthetic_profile,
+        profile=FLAGS.noise_profile or FLAGS.synthetic_profile, max_ratio=FLAGS.max_ratio,
     )
     print(f"synthetic dataset: {summary.output_dir} ({summary.num_long} scenes)")
 

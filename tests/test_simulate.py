@@ -27,6 +27,7 @@ from sid_tf2.simulate import (
     unprocess,
     write_synthetic_dataset,
 )
+from sid_tf2.simulation import noise as noise_lib
 
 BLACK, WHITE = 512, 16383
 SID_NAME = re.compile(r"^(\d{5})_(\d{2})_([0-9.]+)s\.dng$")
@@ -566,3 +567,21 @@ def test_default_sources_are_bundled_files_and_nothing_downloads(tmp_path, monke
     assert [p.name for p in paths] == list(simulate.SKIMAGE_PHOTOS)
     summary = write_synthetic_dataset(tmp_path, num_scenes=1, size=(32, 32), progress=False)
     assert summary.sources == [str(paths[0])]
+
+
+def test_ratios_fit_a_camera_of_fewer_bits(tmp_path):
+    """SID's ratios keep about 53 DN of a saturated Sony pixel at 300; a 12-bit camera gets
+    ratios scaled to keep as many (issue 22: ratios that fit its bit depth)."""
+    assert noise_lib.fitting_max_ratio(16383, 512) == 300.0
+    assert noise_lib.fitting_max_ratio(4095, 256) == pytest.approx(3839 / ((16383 - 512) / 300))
+    assert noise_lib.fitting_max_ratio(255, 0) == pytest.approx(255 / 52.9, rel=1e-3)
+    rng = np.random.default_rng(0)
+    drawn = {noise_lib.sample_ratio(rng, "fixed", 72.0) for _ in range(50)}
+    assert drawn == {24.0, 60.0, 72.0}
+    assert all(24.0 <= noise_lib.sample_ratio(rng, "uniform", 72.0) <= 72.0 for _ in range(50))
+    write_synthetic_dataset(tmp_path / "d", num_scenes=1, size=(48, 64), max_ratio=72.0, progress=False)
+    shorts = sorted(path.name for path in (tmp_path / "d" / "short").iterdir())
+    ratios = sorted(round(10 / original_exposure_from_name(name)) for name in shorts)
+    assert ratios == [24, 60, 72]
+    with pytest.raises(ValueError, match="max_ratio"):
+        write_synthetic_dataset(tmp_path / "e", num_scenes=1, size=(48, 64), max_ratio=400.0, progress=False)

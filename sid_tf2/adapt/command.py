@@ -113,7 +113,7 @@ def _heldout(output_dir, settings, noise, held_raws, real_test):
         return plan.HeldOut(settings["pairs"], tuple(real_test), "real",
                             f"the {len(real_test)} pairs of the test split of `{settings['pairs']}`")
     return plan.simulated_heldout(output_dir, held_raws, noise.path, scenes=settings["heldout_scenes"],
-                                  seed=settings["seed"], log=_log)
+                                  seed=settings["seed"], log=_log, max_ratio=settings["max_ratio"])
 
 
 def adapt(output_dir, settings, command="sid_tf2.adapt.command.adapt(...)"):
@@ -127,6 +127,10 @@ def adapt(output_dir, settings, command="sid_tf2.adapt.command.adapt(...)"):
     train_scenes, real_test = plan.real_pairs(settings["pairs"]) if settings["pairs"] else ([], [])
     if not train_raws:
         raise ValueError(f"--raws={settings['raws']}: needs 2 raw files at least (one is held out for scoring)")
+    settings = dict(settings, max_ratio=plan.camera_max_ratio(train_raws))
+    if settings["max_ratio"] < 300:
+        _log(f"exposure ratios up to {settings['max_ratio']:.0f}, not SID's 300: what this camera's bit depth "
+             "keeps above quantisation")
     staged = os.path.join(output_dir, "noise_profile.new.json")  # kept apart until it is known to match
     noise = choose_noise(staged, noise_profile=settings["noise_profile"], dark_frames=settings["dark_frames"],
                          flat_pairs=settings["flat_pairs"])

@@ -22,7 +22,8 @@ import math
 import os
 
 from sid_tf2 import data
-from sid_tf2.simulation.raw_sources import list_raw_paths
+from sid_tf2.simulation.noise import fitting_max_ratio
+from sid_tf2.simulation.raw_sources import list_raw_paths, read_raw_source
 from sid_tf2.training.config import TrainConfig
 
 HOLDOUT_EVERY = 5
@@ -48,6 +49,13 @@ def split_raws(raws_dir):
     return [path for path in paths if path not in held], held
 
 
+def camera_max_ratio(paths):
+    """The largest exposure ratio that fits the camera's bit depth (`noise.fitting_max_ratio`
+    of its first raw file's white and black levels: a camera's files share them)."""
+    source = read_raw_source(paths[0])
+    return fitting_max_ratio(source.white_level, max(source.black_level))
+
+
 def link_folder(folder, paths):
     """A folder of symbolic links to `paths` (the simulator reads a folder); returns it."""
     os.makedirs(folder, exist_ok=True)
@@ -69,14 +77,14 @@ def real_pairs(pairs_dir):
     return train, test
 
 
-def simulated_heldout(output_dir, held_paths, profile_path, *, scenes, seed, log):
+def simulated_heldout(output_dir, held_paths, profile_path, *, scenes, seed, log, max_ratio):
     """`HeldOut` pairs simulated from the held-out raws (written once, reused on resume)."""
     from sid_tf2.simulation.dataset import write_synthetic_dataset  # pylint: disable=import-outside-toplevel  (rawpy: off --help)
 
     folder = link_folder(os.path.join(output_dir, "raws", "heldout"), held_paths)
     target = os.path.join(output_dir, "heldout")
     write_synthetic_dataset(target, source_dir=folder, num_scenes=scenes, seed=seed + 1000,
-                            noise_model="physics", profile=profile_path, progress=log)
+                            noise_model="physics", profile=profile_path, progress=log, max_ratio=max_ratio)
     pairs = tuple(data.discover_pairs(target))
     names = ", ".join(path.name for path in held_paths)
     return HeldOut(target, pairs, "simulated", f"{len(pairs)} pairs simulated (another seed) from "
@@ -106,5 +114,6 @@ def stage_config(stage, settings, *, output_dir, profile_path, train_raws_dir, h
         return TrainConfig.from_flat(
             data_dir=heldout.data_dir, simulate_on_the_fly=True, source_dir=train_raws_dir,
             simulation_profile=profile_path, on_the_fly_examples=settings["epoch_steps"],
-            on_the_fly_scene_size=settings["scene_size"], learning_rate=settings["learning_rate"], **common)
+            on_the_fly_scene_size=settings["scene_size"], max_ratio=settings["max_ratio"],
+            learning_rate=settings["learning_rate"], **common)
     return TrainConfig.from_flat(data_dir=settings["pairs"], learning_rate=settings["learning_rate"] / 2, **common)

@@ -99,27 +99,33 @@ def _write_json_atomic(path, value):
     write_text(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
 
 
-def _short_exposures(rng, ratios, taken):
-    """(name, exposure_time, ratio) of one short file; `taken` holds this burst's names."""
-    if ratios == "fixed":
+def _short_exposures(rng, ratios, taken, max_ratio=MAX_RATIO):
+    """(name, exposure_time, ratio) of one short file; `taken` holds this burst's names. With
+    a `max_ratio` below SID's 300 the exposures are longer alike, named so that 10 / exposure
+    gives the ratio back."""
+    if ratios == "fixed" and max_ratio == MAX_RATIO:
         name, ratio = FIXED_SHORTS[len(taken)]
         return name, LONG_EXPOSURE / ratio, ratio
     while True:
-        name = format_exposure(LONG_EXPOSURE / noise_lib.sample_ratio(rng, "uniform"))
+        if ratios == "fixed":
+            ratio = FIXED_SHORTS[len(taken)][1] * max_ratio / MAX_RATIO
+        else:
+            ratio = noise_lib.sample_ratio(rng, "uniform", max_ratio)
+        name = format_exposure(LONG_EXPOSURE / ratio)
         if name not in taken:
             exposure = float(name)
             return name, exposure, min(LONG_EXPOSURE / exposure, MAX_RATIO)
 
 
-def _read_source(path):
+def _read_source(path, max_ratio=MAX_RATIO):
     """A photograph as float32 RGB, or a raw file as a `RawSource` that is bright enough for
     the largest ratio; `PhotoError` (or its `RawSourceError`) says why a source cannot be used."""
     if is_raw_path(path):
-        return read_usable_source(path, MAX_RATIO)
+        return read_usable_source(path, max_ratio)
     return sources_lib.read_photo(path)
 
 
-def _scan_sources(source_dir, num_scenes, report):
+def _scan_sources(source_dir, num_scenes, report, max_ratio=MAX_RATIO):
     """Usable sources (photographs and raw files) in order, stopping once there is one per
     scene."""
     if source_dir is None:
@@ -136,7 +142,7 @@ def _scan_sources(source_dir, num_scenes, report):
         if len(readable) == num_scenes:
             break
         try:
-            source = _read_source(path)
+            source = _read_source(path, max_ratio)
         except sources_lib.PhotoError as error:
             skipped.append((str(path), str(error)))
             report(f"skipping source: {error}")
@@ -213,7 +219,7 @@ def _complete_summary(output_dir, started, report):
 
 def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(1024, 1024),
                             seed=0, noise_model="physics", ratios="fixed", bursts=1,
-                            profile="sony_a7s2", progress=True):
+                            profile="sony_a7s2", progress=True, max_ratio=MAX_RATIO):
     """Generate a synthetic low-light dataset in SID's layout (see the module docstring).
 
     Args:
@@ -233,6 +239,8 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
         exposures per burst with ratios uniform in [100, 300], named so that 10 / exposure
         gives the ratio back).
       bursts: short-exposure bursts per scene (names `_00`, `_01`, ...).
+      max_ratio: the largest ratio (the others scaled alike): SID's 300, or less for a camera
+        of fewer bits (`noise.fitting_max_ratio`).
       profile: camera profile name, noise-profile JSON file (`noise_profile.py`) or
         `CameraProfile` ("sony_a7s2", "other").
       progress: True prints progress lines, a callable receives them, False is silent.
@@ -249,10 +257,12 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
     ids = scene_ids(num_scenes)
 
     output_dir = pathlib.Path(output_dir)
-    candidates, readable, skipped, cache = _scan_sources(source_dir, num_scenes, report)
+    if not 1 <= max_ratio <= MAX_RATIO:
+        raise ValueError(f"max_ratio must be in [1, {MAX_RATIO:g}], got {max_ratio!r}")
+    candidates, readable, skipped, cache = _scan_sources(source_dir, num_scenes, report, max_ratio)
     config = _settings(seed=seed, num_scenes=num_scenes, size=size, noise_model=noise_model,
                        ratios=ratios, bursts=bursts, profile=profile, source_dir=source_dir,
-                       candidates=candidates)
+                       candidates=candidates, max_ratio=max_ratio)
     output_dir.mkdir(parents=True, exist_ok=True)
     state = _check_settings(output_dir, config)
     if state == COMPLETE_MARKER:
@@ -270,13 +280,13 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
         path = readable[photo_index[index]]
         source = cache.get(str(path))
         if source is None:
-            source = _read_source(path)
+            source = _read_source(path, max_ratio)
         long = _long_exposure(source, size, _rng(seed, index, 0), profile)
         if long.note and long.note not in warnings:
             warnings.append(long.note)
         scene, lines, written = _write_scene(
             output_dir, scene_id, index, long, seed=seed, bursts=bursts, ratios=ratios,
-            noise_model=noise_model, profile=profile)
+            noise_model=noise_model, profile=profile, max_ratio=max_ratio)
         scenes.append({"id": scene_id, "split": split, "source": str(path), **scene})
         lists[split] += lines
         files_written += written
@@ -330,7 +340,7 @@ def _checked_arguments(size, noise_model, ratios, bursts, seed, num_scenes):
 
 
 def _settings(*, seed, num_scenes, size, noise_model, ratios, bursts, profile, source_dir,
-              candidates):
+              candidates, max_ratio=MAX_RATIO):
     """Everything that decides the files, as simulation.json records it: a run resumes only a
     dataset made with the same settings."""
     config = {
@@ -344,6 +354,8 @@ def _settings(*, seed, num_scenes, size, noise_model, ratios, bursts, profile, s
         "profile": profile.to_dict(),
         "source_dir": None if source_dir is None else str(pathlib.Path(source_dir).resolve()),
         "source_candidates": [str(path) for path in candidates],
+        # Only when not SID's: datasets written before the setting existed still resume.
+        **({"max_ratio": max_ratio} if max_ratio != MAX_RATIO else {}),
     }
     return json.loads(json.dumps(config))  # as it reads back from simulation.json
 
@@ -407,7 +419,7 @@ def _long_exposure(source, size, rng, profile):
 
 
 def _write_scene(output_dir, scene_id, index, long, *, seed, bursts, ratios, noise_model,
-                 profile):
+                 profile, max_ratio=MAX_RATIO):
     """Write a scene's long file and its short files, skipping those already there.
 
     Returns (the scene's record for simulation.json, without id, split and source; its list
@@ -426,7 +438,7 @@ def _write_scene(output_dir, scene_id, index, long, *, seed, bursts, ratios, noi
         taken = []
         for k in range(len(FIXED_SHORTS)):
             file_rng = _rng(seed, index, 1 + burst * len(FIXED_SHORTS) + k)
-            name, exposure_time, ratio = _short_exposures(file_rng, ratios, taken)
+            name, exposure_time, ratio = _short_exposures(file_rng, ratios, taken, max_ratio)
             taken.append(name)
             params = noise_lib.sample_noise_params(file_rng, noise_model, profile,
                                                    system_gain=long.gain)

@@ -29,6 +29,8 @@ READ_NOISES = ("tukey", "gaussian")
 RATIO_MODES = ("fixed", "uniform")
 FIXED_RATIOS = (100.0, 250.0, 300.0)
 UNIFORM_RATIO_RANGE = (100.0, 300.0)
+SID_MAX_RATIO = 300.0
+SID_SATURATED_SHORT_DN = (16383 - 512) / SID_MAX_RATIO  # the Sony A7S2's full scale at ratio 300
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,13 +130,25 @@ def sample_noise_params(rng, model="physics", profile="sony_a7s2", *, read_noise
     )
 
 
-def sample_ratio(rng, ratios="fixed"):
-    """An exposure ratio: one of (100, 250, 300) ("fixed") or uniform in [100, 300]."""
+def sample_ratio(rng, ratios="fixed", max_ratio=SID_MAX_RATIO):
+    """An exposure ratio: one of (100, 250, 300) ("fixed") or uniform in [100, 300], scaled so
+    that the largest is `max_ratio` (`fitting_max_ratio`: a camera of fewer bits)."""
+    scale = max_ratio / SID_MAX_RATIO
     if ratios == "fixed":
-        return float(FIXED_RATIOS[rng.integers(len(FIXED_RATIOS))])
+        return float(FIXED_RATIOS[rng.integers(len(FIXED_RATIOS))]) * scale
     if ratios == "uniform":
-        return float(rng.uniform(*UNIFORM_RATIO_RANGE))
+        return float(rng.uniform(*UNIFORM_RATIO_RANGE)) * scale
     raise ValueError(f"ratios must be one of {RATIO_MODES}, not {ratios!r}")
+
+
+def fitting_max_ratio(white_level, black_level):
+    """The largest exposure ratio for a camera's bit depth: SID's 300, or less where a
+    saturated pixel would keep fewer digital numbers in the short exposure than it does on the
+    Sony A7S2 at 300 (14 bits: (16383 - 512) / 300, about 53 DN). A 12-bit camera gets about
+    72, a 10-bit one about 18: amplified further, the short exposures would be mostly
+    quantisation, which no network can see through."""
+    full_scale = float(white_level) - float(black_level)
+    return float(min(SID_MAX_RATIO, max(1.0, full_scale / SID_SATURATED_SHORT_DN)))
 
 
 def tukey_lambda(rng, lam, size, scale=1.0):

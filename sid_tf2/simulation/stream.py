@@ -106,7 +106,8 @@ class OnTheFlySampler:
       examples_per_epoch: elements per epoch (an epoch has no natural length here).
       noise_model: "physics" or "poisson_gaussian"; profile: a camera profile name or a
         noise-profile JSON file.
-      ratios: "fixed" (100, 250, 300) or "uniform" in [100, 300].
+      ratios: "fixed" (100, 250, 300) or "uniform" in [100, 300], scaled so that the largest
+        is `max_ratio` (`noise.fitting_max_ratio`: for a camera of fewer bits than the Sony's).
       scene_size: the short side of the scene a window is cut from (a photograph is seen at
         this scale, as a written dataset's scenes of that size would be).
     """
@@ -116,7 +117,8 @@ class OnTheFlySampler:
     block = 2
 
     def __init__(self, source_dir=None, *, photo_paths=None, patch_size=512, seed=0, examples_per_epoch=64,
-                 noise_model="physics", profile="sony_a7s2", ratios="fixed", scene_size=1024):
+                 noise_model="physics", profile="sony_a7s2", ratios="fixed", scene_size=1024,
+                 max_ratio=noise_lib.SID_MAX_RATIO):
         if photo_paths is None:
             photo_paths = (sources_lib.default_photo_paths() if source_dir is None else sorted(
                 sources_lib.list_photo_paths(source_dir) + list_raw_paths(source_dir)))
@@ -130,7 +132,9 @@ class OnTheFlySampler:
             raise ValueError(f"noise_model must be one of {noise_lib.NOISE_MODELS}, not {noise_model!r}.")
         if ratios not in noise_lib.RATIO_MODES:
             raise ValueError(f"ratios must be one of {noise_lib.RATIO_MODES}, not {ratios!r}.")
-        self.noise_model, self.ratios = noise_model, ratios
+        if not 1 <= max_ratio <= noise_lib.SID_MAX_RATIO:
+            raise ValueError(f"max_ratio must be in [1, {noise_lib.SID_MAX_RATIO:g}], not {max_ratio!r}.")
+        self.noise_model, self.ratios, self.max_ratio = noise_model, ratios, float(max_ratio)
         self.profile = get_profile(profile)
         self._sources, self._cached_bytes = {}, 0
         self.source_paths, self.skipped_sources = [], []
@@ -158,8 +162,7 @@ class OnTheFlySampler:
 
     def _read_raw(self, path):
         """(RawSource, its rendered ground truth) of a usable raw file."""
-        max_ratio = max(noise_lib.FIXED_RATIOS) if self.ratios == "fixed" else noise_lib.UNIFORM_RATIO_RANGE[1]
-        source = raw_stream_lib.check_raw_source(path, self.patch_size, max_ratio)
+        source = raw_stream_lib.check_raw_source(path, self.patch_size, self.max_ratio)
         return source, raw_stream_lib.render_long_exposure(source)
 
     def _cache(self, index, item):
@@ -187,7 +190,7 @@ class OnTheFlySampler:
 
     def _choices(self, rng):
         source_index = int(rng.integers(len(self.source_paths)))
-        ratio = noise_lib.sample_ratio(rng, self.ratios)
+        ratio = noise_lib.sample_ratio(rng, self.ratios, self.max_ratio)
         return source_index, ratio
 
     def draw(self, epoch, index, order=None):

@@ -91,6 +91,10 @@ class SimulationConfig:
     on_the_fly_scene_size: int = setting(
         1024, "Short side of the scene each simulated patch is cut from (the photo's scale).",
         resume=True, lower_bound=2)
+    max_ratio: float = setting(
+        300.0, "Largest exposure ratio of simulated pairs, the others scaled alike: SID's 300, or "
+        "less for a camera of fewer bits (sid-adapt sets it from the raws' white level).",
+        resume=True, lower_bound=1.0, upper_bound=300.0)
 
 
 @dataclasses.dataclass(frozen=True)
