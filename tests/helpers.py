@@ -3,10 +3,22 @@
 `run_layer_test` checks a custom Keras layer the same way for every layer of the project: its
 config round trip, its output in each dtype policy against float32, and a `.keras` reload of a
 model holding it without `custom_objects` (the layers are registered serializable).
+
+`run_command` runs a command line in the test's own process: a new Python pays TensorFlow's
+import (4-6 s) before the command does anything, so a test of what a command prints, writes or
+returns starts no process; only tests about the process itself (its quiet start, signals, a
+real exit, two processes at once) do.
 """
+
+import copy
+import runpy
+import sys
 
 import keras
 import numpy as np
+from absl import flags
+from absl import logging as absl_logging
+from absl.testing import flagsaver
 
 POLICY_TOLERANCE = {"float32": 0.0, "mixed_bfloat16": 2e-2, "mixed_float16": 2e-3}  # of the output's range
 
@@ -53,3 +65,79 @@ def run_layer_test(make_layer, inputs, tmp_path, *, prepare=None, policies=tuple
     for got, saved in zip(reloaded.get_weights(), weights, strict=True):
         np.testing.assert_array_equal(got, saved)
     return expected
+
+
+def run_command(command, *args):
+    """Run `command` with the arguments `args` as ``python -m command`` (a module name) or
+    ``python command`` (a script's path) would, in this process; return its exit status.
+
+    The test reads what it printed with capfd (log lines and messages) or capsys. absl's global
+    FLAGS hold every command's flags in one process, and two commands define flags of the same
+    name (``--checkpoint``): so the command runs on FLAGS holding only absl's own flags, with the
+    modules that defined the others imported afresh (their flags defined again, as in a new
+    process), and FLAGS, those modules and the log handler's format are put back afterwards.
+    """
+    values = flags.FLAGS
+    saved_values = flagsaver.save_flag_values(values)
+    saved_registry = {key: _copy_registry(value) for key, value in vars(values).items()}
+    owners = [name for name in values.flags_by_module_dict() if not name.startswith("absl.")]
+    saved_modules = {name: sys.modules.pop(name) for name in {*owners, command} if name in sys.modules}
+    parents = {name: _detach_from_parent(name) for name in saved_modules}
+    for name in list(values):
+        if not values.find_module_defining_flag(name, "").startswith("absl."):
+            delattr(values, name)
+    values["verbosity"].value = 0  # absl.app sets INFO on a process's first parse only
+    handler = absl_logging.get_absl_handler().python_handler
+    formatter, stream = handler.formatter, handler.setStream(sys.stderr)  # the test's, as capfd set it
+    argv = sys.argv
+    sys.argv = [command, *map(str, args)]
+    try:
+        if command.endswith(".py"):
+            runpy.run_path(command, run_name="__main__")
+        else:
+            runpy.run_module(command, run_name="__main__", alter_sys=True)
+        return 0
+    except SystemExit as exit_:
+        if exit_.code is None or isinstance(exit_.code, int):
+            return exit_.code or 0
+        print(exit_.code, file=sys.stderr)  # sys.exit("message"), as Python prints it
+        return 1
+    finally:
+        sys.argv = argv
+        handler.setFormatter(formatter)
+        handler.setStream(stream)
+        for name in {*values.flags_by_module_dict(), command}:  # imported here: imported afresh again later
+            if not name.startswith("absl.") and sys.modules.pop(name, None):
+                _detach_from_parent(name)
+        sys.modules.update(saved_modules)
+        for name, attribute in parents.items():
+            _attach_to_parent(name, attribute)
+        vars(values).clear()
+        vars(values).update(saved_registry)
+        flagsaver.restore_flag_values(saved_values, values)
+
+
+def _copy_registry(value):
+    """A copy of one of FlagValues' registries (a dict of lists, a dict or a set of flags),
+    deep enough that removing a flag does not change it, with the same flag objects."""
+    if isinstance(value, dict):
+        return {key: list(entry) if isinstance(entry, list) else entry for key, entry in value.items()}
+    return copy.copy(value) if isinstance(value, (set, list)) else value
+
+
+def _detach_from_parent(name):
+    """Remove the submodule `name` from its package's attributes (``from package import name``
+    would find it there and not import it afresh); return what was there."""
+    parent, _, child = name.rpartition(".")
+    package = sys.modules.get(parent)
+    return vars(package).pop(child, None) if package else None
+
+
+def _attach_to_parent(name, attribute):
+    parent, _, child = name.rpartition(".")
+    package = sys.modules.get(parent)
+    if package is not None:
+        if attribute is None:
+            vars(package).pop(child, None)
+        else:
+            setattr(package, child, attribute)
