@@ -10,9 +10,14 @@ returns starts no process; only tests about the process itself (its quiet start,
 real exit, two processes at once) do.
 """
 
+import contextlib
 import copy
+import os
 import runpy
+import subprocess
 import sys
+import tempfile
+import types
 
 import keras
 import numpy as np
@@ -67,15 +72,16 @@ def run_layer_test(make_layer, inputs, tmp_path, *, prepare=None, policies=tuple
     return expected
 
 
-def run_command(command, *args):
+def run_command(command, *args, cwd=None):
     """Run `command` with the arguments `args` as ``python -m command`` (a module name) or
-    ``python command`` (a script's path) would, in this process; return its exit status.
+    ``python command`` (a script's path) would, in this process, in the folder `cwd`.
 
-    The test reads what it printed with capfd (log lines and messages) or capsys. absl's global
-    FLAGS hold every command's flags in one process, and two commands define flags of the same
-    name (``--checkpoint``): so the command runs on FLAGS holding only absl's own flags, with the
-    modules that defined the others imported afresh (their flags defined again, as in a new
-    process), and FLAGS, those modules and the log handler's format are put back afterwards.
+    Returns a `subprocess.CompletedProcess`: its exit status and what it wrote on file
+    descriptors 1 and 2 (prints, log lines, C++ lines). absl's global FLAGS hold every command's
+    flags in one process, and two commands define flags of the same name (``--checkpoint``): so
+    the command runs on FLAGS holding only absl's own flags, with the modules that defined the
+    others imported afresh (their flags defined again, as in a new process); FLAGS, those
+    modules, the log handler and the working folder are put back afterwards.
     """
     values = flags.FLAGS
     saved_values = flagsaver.save_flag_values(values)
@@ -83,14 +89,38 @@ def run_command(command, *args):
     owners = [name for name in values.flags_by_module_dict() if not name.startswith("absl.")]
     saved_modules = {name: sys.modules.pop(name) for name in {*owners, command} if name in sys.modules}
     parents = {name: _detach_from_parent(name) for name in saved_modules}
+    imported = set(sys.modules)
     for name in list(values):
         if not values.find_module_defining_flag(name, "").startswith("absl."):
             delattr(values, name)
     values["verbosity"].value = 0  # absl.app sets INFO on a process's first parse only
     handler = absl_logging.get_absl_handler().python_handler
-    formatter, stream = handler.formatter, handler.setStream(sys.stderr)  # the test's, as capfd set it
-    argv = sys.argv
+    formatter, argv, folder = handler.formatter, sys.argv, os.getcwd()
     sys.argv = [command, *map(str, args)]
+    with _output_of(1, "stdout") as stdout, _output_of(2, "stderr") as stderr:
+        stream = handler.setStream(sys.stderr)
+        try:
+            os.chdir(cwd or folder)
+            status = _status(command)
+        finally:
+            os.chdir(folder)
+            sys.argv = argv
+            handler.setFormatter(formatter)
+            handler.setStream(stream)
+            for name in {*values.flags_by_module_dict(), command} - imported:  # imported afresh again later
+                if sys.modules.pop(name, None):
+                    _detach_from_parent(name)
+            sys.modules.update(saved_modules)
+            for name, attribute in parents.items():
+                _attach_to_parent(name, attribute)
+            vars(values).clear()
+            vars(values).update(saved_registry)
+            flagsaver.restore_flag_values(saved_values, values)
+    return subprocess.CompletedProcess([command, *args], status, stdout.text, stderr.text)
+
+
+def _status(command):
+    """Run `command` as __main__; its exit status as a process would have it."""
     try:
         if command.endswith(".py"):
             runpy.run_path(command, run_name="__main__")
@@ -102,19 +132,30 @@ def run_command(command, *args):
             return exit_.code or 0
         print(exit_.code, file=sys.stderr)  # sys.exit("message"), as Python prints it
         return 1
-    finally:
-        sys.argv = argv
-        handler.setFormatter(formatter)
-        handler.setStream(stream)
-        for name in {*values.flags_by_module_dict(), command}:  # imported here: imported afresh again later
-            if not name.startswith("absl.") and sys.modules.pop(name, None):
-                _detach_from_parent(name)
-        sys.modules.update(saved_modules)
-        for name, attribute in parents.items():
-            _attach_to_parent(name, attribute)
-        vars(values).clear()
-        vars(values).update(saved_registry)
-        flagsaver.restore_flag_values(saved_values, values)
+
+
+@contextlib.contextmanager
+def _output_of(descriptor, name):
+    """What file descriptor `descriptor` and ``sys.<name>`` receive in the block, in `.text`
+    of the object yielded (after the block); both are put back."""
+    saved_stream = getattr(sys, name)
+    saved_stream.flush()
+    saved = os.dup(descriptor)
+    result = types.SimpleNamespace(text="")
+    with tempfile.TemporaryFile() as file:
+        os.dup2(file.fileno(), descriptor)
+        stream = open(descriptor, "w", encoding="utf-8", errors="backslashreplace", buffering=1,
+                      closefd=False)
+        setattr(sys, name, stream)
+        try:
+            yield result
+        finally:
+            stream.flush()
+            setattr(sys, name, saved_stream)
+            os.dup2(saved, descriptor)
+            os.close(saved)
+            file.seek(0)
+            result.text = file.read().decode("utf-8", "backslashreplace")
 
 
 def _copy_registry(value):

@@ -423,15 +423,14 @@ def test_check_lists_every_problem(tmp_path):
     assert not os.path.exists(tmp_path / "c2")  # nothing decoded
 
 
-def test_check_command_reports_several_problems_and_fails(tmp_path, capfd):
+def test_check_command_reports_several_problems_and_fails(tmp_path):
     root = str(tmp_path / "d")
     expected = _broken_dataset(root)
-    status = run_command("sid_tf2.data", f"--data_dir={root}")
-    stdout, stderr = capfd.readouterr()
-    assert status == 1, stderr
+    result = run_command("sid_tf2.data", f"--data_dir={root}")
+    assert result.returncode == 1, result.stderr
     for kind, name in expected:
-        assert any(line.startswith(f"{kind}: ") and name in line for line in stdout.splitlines()), stdout
-    assert "5 problem(s)" in stdout
+        assert any(line.startswith(f"{kind}: ") and name in line for line in result.stdout.splitlines()), result.stdout
+    assert "5 problem(s)" in result.stdout
 
 
 def test_check_size_mismatch_and_a_clean_dataset(tmp_path):
