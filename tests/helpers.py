@@ -12,6 +12,7 @@ real exit, two processes at once) do.
 
 import contextlib
 import copy
+import importlib
 import os
 import runpy
 import subprocess
@@ -77,29 +78,16 @@ def run_command(command, *args, cwd=None):
     ``python command`` (a script's path) would, in this process, in the folder `cwd`.
 
     Returns a `subprocess.CompletedProcess`: its exit status and what it wrote on file
-    descriptors 1 and 2 (prints, log lines, C++ lines). absl's global FLAGS hold every command's
-    flags in one process, and two commands define flags of the same name (``--checkpoint``): so
-    the command runs on FLAGS holding only absl's own flags, with the modules that defined the
-    others imported afresh (their flags defined again, as in a new process); FLAGS, those
-    modules, the log handler and the working folder are put back afterwards.
+    descriptors 1 and 2 (prints, log lines, C++ lines). The command's flags are its own, as in a
+    new process (`command_flags`); the log handler and the working folder are put back afterwards.
     """
-    values = flags.FLAGS
-    saved_values = flagsaver.save_flag_values(values)
-    saved_registry = {key: _copy_registry(value) for key, value in vars(values).items()}
-    owners = [name for name in values.flags_by_module_dict() if not name.startswith("absl.")]
-    saved_modules = {name: sys.modules.pop(name) for name in {*owners, command} if name in sys.modules}
-    parents = {name: _detach_from_parent(name) for name in saved_modules}
-    imported = set(sys.modules)
-    for name in list(values):
-        if not values.find_module_defining_flag(name, "").startswith("absl."):
-            delattr(values, name)
-    values["verbosity"].value = 0  # absl.app sets INFO on a process's first parse only
     handler = absl_logging.get_absl_handler().python_handler
     formatter, argv, folder = handler.formatter, sys.argv, os.getcwd()
-    sys.argv = [command, *map(str, args)]
-    with _output_of(1, "stdout") as stdout, _output_of(2, "stderr") as stderr:
+    with command_flags(started=command), _output_of(1, "stdout") as stdout, _output_of(2, "stderr") as stderr:
+        flags.FLAGS["verbosity"].value = 0  # absl.app sets INFO on a process's first parse only
         stream = handler.setStream(sys.stderr)
         try:
+            sys.argv = [command, *map(str, args)]
             os.chdir(cwd or folder)
             status = _status(command)
         finally:
@@ -107,16 +95,43 @@ def run_command(command, *args, cwd=None):
             sys.argv = argv
             handler.setFormatter(formatter)
             handler.setStream(stream)
-            for name in {*values.flags_by_module_dict(), command} - imported:  # imported afresh again later
-                if sys.modules.pop(name, None):
-                    _detach_from_parent(name)
-            sys.modules.update(saved_modules)
-            for name, attribute in parents.items():
-                _attach_to_parent(name, attribute)
-            vars(values).clear()
-            vars(values).update(saved_registry)
-            flagsaver.restore_flag_values(saved_values, values)
     return subprocess.CompletedProcess([command, *args], status, stdout.text, stderr.text)
+
+
+@contextlib.contextmanager
+def command_flags(*modules, started=None):
+    """absl's global FLAGS as a new process running a command has them: only absl's own flags,
+    and those that the command's `modules` define, imported afresh now (or those of the module
+    `started` in the block, as __main__). Everything is put back afterwards.
+
+    Why: FLAGS hold every command's flags in one process, and two commands define flags of the
+    same name (``--checkpoint``).
+    """
+    values = flags.FLAGS
+    saved_values = flagsaver.save_flag_values(values)
+    saved_registry = {key: _copy_registry(value) for key, value in vars(values).items()}
+    owners = [name for name in values.flags_by_module_dict() if not name.startswith("absl.")]
+    fresh = {*modules, started} - {None}
+    saved_modules = {name: sys.modules.pop(name) for name in {*owners, *fresh} if name in sys.modules}
+    parents = {name: _detach_from_parent(name) for name in saved_modules}
+    imported = set(sys.modules)
+    for name in list(values):
+        if not values.find_module_defining_flag(name, "").startswith("absl."):
+            delattr(values, name)
+    try:
+        for name in modules:
+            importlib.import_module(name)
+        yield values
+    finally:
+        for name in {*values.flags_by_module_dict(), *fresh} - imported:  # imported afresh again later
+            if sys.modules.pop(name, None):
+                _detach_from_parent(name)
+        sys.modules.update(saved_modules)
+        for name, attribute in parents.items():
+            _attach_to_parent(name, attribute)
+        vars(values).clear()
+        vars(values).update(saved_registry)
+        flagsaver.restore_flag_values(saved_values, values)
 
 
 def _status(command):
