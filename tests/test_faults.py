@@ -24,6 +24,7 @@ import time
 import h5py
 import numpy as np
 import pytest
+from helpers import run_command
 
 import sid_tf2
 from sid_tf2 import atomic, data, enhance, serialize, simulate
@@ -349,10 +350,8 @@ def test_the_converter_refuses_a_read_only_place_in_one_line(tf1_checkpoint, pla
 
 def test_the_converter_command_on_a_read_only_place(tf1_checkpoint, places):
     read_only = places("ro", read_only=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "weight_converter", f"--checkpoint={tf1_checkpoint}",
-         f"--output={read_only / 'sony.weights.h5'}"],
-        capture_output=True, text=True, timeout=300, cwd=REPO)
+    result = run_command("weight_converter", f"--checkpoint={tf1_checkpoint}",
+                         f"--output={read_only / 'sony.weights.h5'}", cwd=REPO)
     assert result.returncode == 1
     assert _one_line(result.stderr) == f"error: {read_only / 'sony.weights.h5'}: read-only file system"
 
