@@ -83,19 +83,14 @@ def _set_orientation(path, orientation):
 
 
 @pytest.fixture(scope="module")
-def models():
-    return {"sony": sid_tf2.build_unet("sony"), "fuji": sid_tf2.build_unet("fuji")}
+def models(random_networks):
+    return random_networks
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory, models):
-    """{camera: path of a .weights.h5} of randomly initialised networks."""
-    folder = tmp_path_factory.mktemp("weights")
-    paths = {}
-    for camera, model in models.items():
-        paths[camera] = str(folder / f"{camera}.weights.h5")
-        model.save_weights(paths[camera])
-    return paths
+def weights(random_weights):
+    """{camera: path of a .weights.h5} of the randomly initialised `models`."""
+    return random_weights
 
 
 def _run(*args):

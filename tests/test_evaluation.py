@@ -120,14 +120,12 @@ def test_mixed_precision_predictor_keeps_the_given_weights():
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory):
+def evaluated(tmp_path_factory, random_weights):
     """test_sony.py run (in this process) on a 5-scene synthetic dataset (2 test scenes) with random weights."""
     root = tmp_path_factory.mktemp("evaluation")
     data_dir = str(root / "data")
     write_synthetic_dataset(data_dir, num_scenes=5, size=(96, 128), seed=4, progress=False)
-    keras.utils.set_random_seed(0)
-    weights = str(root / "model.weights.h5")
-    sid_tf2.build_unet("sony").save_weights(weights)
+    weights = random_weights["sony"]
     result_dir = root / "result"
     result = run_command(TEST_SONY, f"--data_dir={data_dir}", f"--checkpoint={weights}",
                          f"--result_dir={result_dir}")
@@ -245,10 +243,9 @@ def test_protocol_all_reads_the_list_file(evaluated, tmp_path):
     assert summary["protocol"] == "all" and summary["images"] == listed and summary["tile_size"] == 32
 
 
-def test_a_fuji_checkpoint_for_sony_data_is_refused(evaluated, tmp_path):
+def test_a_fuji_checkpoint_for_sony_data_is_refused(evaluated, tmp_path, random_weights):
     data_dir, _, _, _ = evaluated
-    fuji = str(tmp_path / "fuji.weights.h5")
-    sid_tf2.build_unet("fuji").save_weights(fuji)
+    fuji = random_weights["fuji"]
     result = run_command(TEST_SONY, f"--data_dir={data_dir}", f"--checkpoint={fuji}",
                          f"--result_dir={tmp_path / 'out'}")
     assert result.returncode == 1

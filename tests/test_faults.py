@@ -120,10 +120,9 @@ def _one_line(stderr):
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    """4 synthetic scenes of 128x128 (2 train, 1 val, 1 test)."""
-    directory = str(tmp_path_factory.mktemp("synthetic"))
-    write_synthetic_dataset(directory, num_scenes=4, size=(128, 128), seed=3, progress=False)
+def dataset(synthetic_dataset):
+    """4 synthetic scenes of 128x128 (2 train, 1 val, 1 test), their training files decoded."""
+    directory = synthetic_dataset
     data.prepare_cache(data.discover_pairs(directory, split="train"), data.RawCache.for_dataset(directory),
                        progress=False)
     return directory
@@ -360,11 +359,9 @@ def test_the_converter_command_on_a_read_only_place(tf1_checkpoint, places):
 # sid-enhance, the simulator, the raw cache, LibRaw.
 
 
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    path = tmp_path_factory.mktemp("weights") / "sony.weights.h5"
-    serialize.save_weights(sid_tf2.build_unet("sony"), path)
-    return path
+@pytest.fixture
+def weights(random_weights):
+    return random_weights["sony"]
 
 
 def _enhance(*args):

@@ -16,7 +16,6 @@ from helpers import command_flags, run_command
 
 import sid_tf2
 from sid_tf2 import tuning
-from sid_tf2.simulate import write_synthetic_dataset
 from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 from sid_tf2.training import (
     TrainConfig,
@@ -36,12 +35,10 @@ TINY = ["--epochs=6", "--patch_size=32", "--val_freq=0", "--save_freq=1000", "--
         "--checkpoint_every_seconds=0"]  # a checkpoint every epoch
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
+@pytest.fixture
+def dataset(synthetic_dataset):
     """4 synthetic scenes of 128x128 (2 train, 1 val, 1 test): packed inputs of 64x64."""
-    directory = str(tmp_path_factory.mktemp("synthetic"))
-    write_synthetic_dataset(directory, num_scenes=4, size=(128, 128), seed=3, progress=False)
-    return directory
+    return synthetic_dataset
 
 
 def _batch(seed, size=16):
