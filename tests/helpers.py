@@ -135,7 +135,8 @@ def command_flags(*modules, started=None):
 
 
 def _status(command):
-    """Run `command` as __main__; its exit status as a process would have it."""
+    """Run `command` as __main__; its exit status as a process would have it. An exception
+    that would end a process with a traceback fails the test instead, with the same traceback."""
     try:
         if command.endswith(".py"):
             runpy.run_path(command, run_name="__main__")
@@ -165,7 +166,7 @@ def _output_of(descriptor, name):
         try:
             yield result
         finally:
-            stream.flush()
+            stream.close()  # the descriptor stays open (closefd=False)
             setattr(sys, name, saved_stream)
             os.dup2(saved, descriptor)
             os.close(saved)
@@ -190,6 +191,7 @@ def _detach_from_parent(name):
 
 
 def _attach_to_parent(name, attribute):
+    """Put back what `_detach_from_parent` removed (or nothing, if it was `None`)."""
     parent, _, child = name.rpartition(".")
     package = sys.modules.get(parent)
     if package is not None:
