@@ -2,7 +2,8 @@
 
 - `subprocess`: the test, a fixture it uses or a helper function of its module that it calls
   starts a process (a script, a command line, a second writer); each such start pays
-  TensorFlow's import of several seconds.
+  TensorFlow's import of several seconds. A command run in the test's own process
+  (`tests/helpers.run_command`) starts none, and is not marked.
 - `slow`: `subprocess` tests, the modules listed in SLOW_MODULES (many training steps, large
   inputs, every export runtime), and tests marked `@pytest.mark.slow` by hand (XLA compilations, every
   runtime). `python -m pytest -m "not slow"` is the quick subset for editing; CI runs

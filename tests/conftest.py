@@ -5,10 +5,50 @@ The scripts tune their speed settings by timing candidates the first time they r
 script they start: SID_TF2_TUNING=off makes every process of the suite use the reasoned rule of
 `sid_tf2.hardware` instead (tests/test_tuning.py measures on purpose, in its own cache), and the
 cache goes to a temporary directory, never the user's.
+
+The session fixtures below are what several test files build (a tiny dataset, random networks
+and their weight files): made once per session. A test that changes one copies it first.
 """
 
 import os
 import tempfile
 
+import pytest
+
 os.environ.setdefault("SID_TF2_TUNING", "off")
 os.environ.setdefault("SID_TF2_CACHE_DIR", tempfile.mkdtemp(prefix="sid_tf2_test_cache_"))
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset(tmp_path_factory):
+    """A tiny SID-layout Sony dataset: 4 synthetic scenes of 128x128 mosaics (2 train, 1
+    validation, 1 test; packed inputs of 64x64), seed 3. Runs may add their cache to it."""
+    # TensorFlow only for the tests that use the fixture
+    from sid_tf2.simulate import write_synthetic_dataset  # pylint: disable=import-outside-toplevel
+
+    directory = str(tmp_path_factory.mktemp("synthetic_dataset"))
+    write_synthetic_dataset(directory, num_scenes=4, size=(128, 128), seed=3, progress=False)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def random_networks():
+    """{camera: a randomly initialised network} for "sony" and "fuji" (Keras seed 0). Tests
+    read them; none trains or changes them."""
+    import keras  # pylint: disable=import-outside-toplevel  (TensorFlow only for the tests that use it)
+
+    import sid_tf2  # pylint: disable=import-outside-toplevel
+
+    keras.utils.set_random_seed(0)
+    return {camera: sid_tf2.build_unet(camera) for camera in ("sony", "fuji")}
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory, random_networks):
+    """{camera: path of a .weights.h5} holding `random_networks`' weights."""
+    folder = tmp_path_factory.mktemp("random_weights")
+    paths = {}
+    for camera, model in random_networks.items():
+        paths[camera] = str(folder / f"{camera}.weights.h5")
+        model.save_weights(paths[camera])
+    return paths

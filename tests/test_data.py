@@ -6,12 +6,11 @@ computed straight from rawpy with the original's formulas, written out again her
 
 import dataclasses
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import rawpy
+from helpers import run_command
 
 from parity_tests.environment import reference_file
 from sid_tf2 import data
@@ -427,8 +426,7 @@ def test_check_lists_every_problem(tmp_path):
 def test_check_command_reports_several_problems_and_fails(tmp_path):
     root = str(tmp_path / "d")
     expected = _broken_dataset(root)
-    result = subprocess.run([sys.executable, "-m", "sid_tf2.data", f"--data_dir={root}"], capture_output=True,
-                            text=True, timeout=120, cwd=os.path.dirname(os.path.dirname(__file__)))
+    result = run_command("sid_tf2.data", f"--data_dir={root}")
     assert result.returncode == 1, result.stderr
     for kind, name in expected:
         assert any(line.startswith(f"{kind}: ") and name in line for line in result.stdout.splitlines()), result.stdout

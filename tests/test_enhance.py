@@ -1,8 +1,8 @@
 """sid-enhance and the weights loader, on tiny real DNG files and randomly initialised networks.
 
-The command line is exercised through `python -m sid_tf2.enhance` in a subprocess (a few runs,
-each covering several behaviours, because every run pays TensorFlow's start-up); the rest calls
-the library functions in-process.
+The command line is exercised as `python -m sid_tf2.enhance` run in this process (`run_command`),
+a few runs each covering several behaviours; one photographer's session runs in a new process,
+for its quiet start. The rest calls the library functions.
 """
 
 import os
@@ -20,6 +20,7 @@ import rawpy
 import tensorflow as tf
 import tifffile
 from absl import flags
+from helpers import run_command
 
 import sid_tf2
 from sid_tf2 import enhance
@@ -29,7 +30,6 @@ from sid_tf2.raw import SID_XTRANS_PATTERN, RawFileError, render_ground_truth
 from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 from sid_tf2.weights import WeightsError, find_weights, load_model_weights
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 H, W = 96, 128  # mosaic size of the Bayer test files
 PHASES = ("RGGB", "BGGR", "GRBG", "GBRG")
 ORIENTATION_TAG = 274
@@ -83,25 +83,18 @@ def _set_orientation(path, orientation):
 
 
 @pytest.fixture(scope="module")
-def models():
-    return {"sony": sid_tf2.build_unet("sony"), "fuji": sid_tf2.build_unet("fuji")}
+def models(random_networks):
+    return random_networks
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory, models):
-    """{camera: path of a .weights.h5} of randomly initialised networks."""
-    folder = tmp_path_factory.mktemp("weights")
-    paths = {}
-    for camera, model in models.items():
-        paths[camera] = str(folder / f"{camera}.weights.h5")
-        model.save_weights(paths[camera])
-    return paths
+def weights(random_weights):
+    """{camera: path of a .weights.h5} of the randomly initialised `models`."""
+    return random_weights
 
 
-def _run(*args, timeout=120):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run([sys.executable, "-m", "sid_tf2.enhance", *map(str, args)],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=timeout)
+def _run(*args):
+    return run_command("sid_tf2.enhance", *args)
 
 
 def _ratios(stdout):

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import run_command
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 import sid_tf2
@@ -19,6 +20,7 @@ from sid_tf2.metrics import QUANTISE_CHUNK, psnr, quantise, ssim, to_uint8
 from sid_tf2.simulate import write_synthetic_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEST_SONY = os.path.join(REPO, "test_sony.py")
 
 
 def _pair(seed, shape=(61, 83, 3), noise=25):
@@ -118,20 +120,15 @@ def test_mixed_precision_predictor_keeps_the_given_weights():
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory):
-    """test_sony.py run on a 5-scene synthetic dataset (2 test scenes) with random weights."""
+def evaluated(tmp_path_factory, random_weights):
+    """test_sony.py run (in this process) on a 5-scene synthetic dataset (2 test scenes) with random weights."""
     root = tmp_path_factory.mktemp("evaluation")
     data_dir = str(root / "data")
     write_synthetic_dataset(data_dir, num_scenes=5, size=(96, 128), seed=4, progress=False)
-    keras.utils.set_random_seed(0)
-    weights = str(root / "model.weights.h5")
-    sid_tf2.build_unet("sony").save_weights(weights)
+    weights = random_weights["sony"]
     result_dir = root / "result"
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "test_sony.py"), f"--data_dir={data_dir}",
-         f"--checkpoint={weights}", f"--result_dir={result_dir}"],
-        capture_output=True, text=True, timeout=600,
-    )
+    result = run_command(TEST_SONY, f"--data_dir={data_dir}", f"--checkpoint={weights}",
+                         f"--result_dir={result_dir}")
     assert result.returncode == 0, result.stderr
     return data_dir, weights, result_dir, result
 
@@ -184,9 +181,8 @@ def test_the_metrics_do_not_depend_on_onednn(evaluated, tmp_path):
     data_dir, weights, result_dir, _ = evaluated
     first = json.loads((result_dir / "metrics.json").read_text())
     env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0" if first["onednn"] else "1")
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "test_sony.py"), f"--data_dir={data_dir}",
-         f"--checkpoint={weights}", f"--result_dir={tmp_path}"],
+    result = subprocess.run(  # a new process: oneDNN is chosen when TensorFlow starts
+        [sys.executable, TEST_SONY, f"--data_dir={data_dir}", f"--checkpoint={weights}", f"--result_dir={tmp_path}"],
         capture_output=True, text=True, timeout=600, env=env,
     )
     assert result.returncode == 0, result.stderr
@@ -238,27 +234,20 @@ def test_reported_psnr_is_what_scikit_image_measures_on_the_saved_pngs(evaluated
 
 def test_protocol_all_reads_the_list_file(evaluated, tmp_path):
     data_dir, weights, _, _ = evaluated
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "test_sony.py"), f"--data_dir={data_dir}",
-         f"--checkpoint={weights}", f"--result_dir={tmp_path}", "--protocol=all",
-         f"--list_file={data_dir}/test_list.txt", "--tile_size=32", "--tile_overlap=16"],
-        capture_output=True, text=True, timeout=600,
-    )
+    result = run_command(TEST_SONY, f"--data_dir={data_dir}", f"--checkpoint={weights}",
+                         f"--result_dir={tmp_path}", "--protocol=all", f"--list_file={data_dir}/test_list.txt",
+                         "--tile_size=32", "--tile_overlap=16")
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "metrics.json").read_text())
     listed = len(data.discover_pairs(list_file=f"{data_dir}/test_list.txt", split="test"))
     assert summary["protocol"] == "all" and summary["images"] == listed and summary["tile_size"] == 32
 
 
-def test_a_fuji_checkpoint_for_sony_data_is_refused(evaluated, tmp_path):
+def test_a_fuji_checkpoint_for_sony_data_is_refused(evaluated, tmp_path, random_weights):
     data_dir, _, _, _ = evaluated
-    fuji = str(tmp_path / "fuji.weights.h5")
-    sid_tf2.build_unet("fuji").save_weights(fuji)
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "test_sony.py"), f"--data_dir={data_dir}",
-         f"--checkpoint={fuji}", f"--result_dir={tmp_path / 'out'}"],
-        capture_output=True, text=True, timeout=600,
-    )
+    fuji = random_weights["fuji"]
+    result = run_command(TEST_SONY, f"--data_dir={data_dir}", f"--checkpoint={fuji}",
+                         f"--result_dir={tmp_path / 'out'}")
     assert result.returncode == 1
     assert "fuji.weights.h5" in result.stderr and "Fuji" in result.stderr
     assert not (tmp_path / "out").exists()

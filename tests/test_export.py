@@ -6,12 +6,12 @@ spans the image range (checked), so that agreeing with it means something.
 """
 
 import os
-import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
+from helpers import run_command
 
 import sid_tf2
 from sid_tf2.backends import BACKEND_PRECISIONS, MissingExtraError, make_runner
@@ -121,9 +121,7 @@ def test_tflite_export_from_the_command_line_prints_its_psnr_and_runs(tmp_path, 
     weights = tmp_path / "sony.weights.h5"
     sony.save_weights(weights)
     output = tmp_path / "sony.tflite"
-    result = subprocess.run(
-        [sys.executable, "-m", "weight_converter", f"--checkpoint={weights}",
-         f"--output={output}"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    result = run_command("weight_converter", f"--checkpoint={weights}", f"--output={output}", cwd=REPO)
     assert result.returncode == 0, result.stderr[-2000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("wrote"))
     assert "litert float32 export" in line and float(line.split(" dB")[0].split()[-1]) >= 100

@@ -24,6 +24,7 @@ import time
 import h5py
 import numpy as np
 import pytest
+from helpers import run_command
 
 import sid_tf2
 from sid_tf2 import atomic, data, enhance, serialize, simulate
@@ -119,10 +120,9 @@ def _one_line(stderr):
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    """4 synthetic scenes of 128x128 (2 train, 1 val, 1 test)."""
-    directory = str(tmp_path_factory.mktemp("synthetic"))
-    write_synthetic_dataset(directory, num_scenes=4, size=(128, 128), seed=3, progress=False)
+def dataset(synthetic_dataset):
+    """4 synthetic scenes of 128x128 (2 train, 1 val, 1 test), their training files decoded."""
+    directory = synthetic_dataset
     data.prepare_cache(data.discover_pairs(directory, split="train"), data.RawCache.for_dataset(directory),
                        progress=False)
     return directory
@@ -349,10 +349,8 @@ def test_the_converter_refuses_a_read_only_place_in_one_line(tf1_checkpoint, pla
 
 def test_the_converter_command_on_a_read_only_place(tf1_checkpoint, places):
     read_only = places("ro", read_only=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "weight_converter", f"--checkpoint={tf1_checkpoint}",
-         f"--output={read_only / 'sony.weights.h5'}"],
-        capture_output=True, text=True, timeout=300, cwd=REPO)
+    result = run_command("weight_converter", f"--checkpoint={tf1_checkpoint}",
+                         f"--output={read_only / 'sony.weights.h5'}", cwd=REPO)
     assert result.returncode == 1
     assert _one_line(result.stderr) == f"error: {read_only / 'sony.weights.h5'}: read-only file system"
 
@@ -361,11 +359,9 @@ def test_the_converter_command_on_a_read_only_place(tf1_checkpoint, places):
 # sid-enhance, the simulator, the raw cache, LibRaw.
 
 
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    path = tmp_path_factory.mktemp("weights") / "sony.weights.h5"
-    serialize.save_weights(sid_tf2.build_unet("sony"), path)
-    return path
+@pytest.fixture
+def weights(random_weights):
+    return random_weights["sony"]
 
 
 def _enhance(*args):

@@ -12,10 +12,10 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from helpers import command_flags, run_command
 
 import sid_tf2
 from sid_tf2 import tuning
-from sid_tf2.simulate import write_synthetic_dataset
 from sid_tf2.tf1_checkpoint import save_tf1_checkpoint
 from sid_tf2.training import (
     TrainConfig,
@@ -30,16 +30,15 @@ from sid_tf2.training.config import RESUME_KEYS
 from sid_tf2.training.initialize import initialize_from
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAIN_SONY = os.path.join(REPO, "train_sony.py")
 TINY = ["--epochs=6", "--patch_size=32", "--val_freq=0", "--save_freq=1000", "--seed=7",
         "--checkpoint_every_seconds=0"]  # a checkpoint every epoch
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
+@pytest.fixture
+def dataset(synthetic_dataset):
     """4 synthetic scenes of 128x128 (2 train, 1 val, 1 test): packed inputs of 64x64."""
-    directory = str(tmp_path_factory.mktemp("synthetic"))
-    write_synthetic_dataset(directory, num_scenes=4, size=(128, 128), seed=3, progress=False)
-    return directory
+    return synthetic_dataset
 
 
 def _batch(seed, size=16):
@@ -80,14 +79,11 @@ def test_the_defaults_are_the_original_recipe():
     dumps = [epoch for epoch in range(schedule.epochs + 1) if epoch % config.output.save_freq == 0]
     assert dumps == [0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000]
     # The command line has the same defaults.
-    code = ("import json, sys; import train_sony; from absl import flags; flags.FLAGS(['x']); "
-            "print(json.dumps({k: flags.FLAGS[k].value for k in ('epochs', 'save_freq', "
-            "'patch_size', 'batch_size', 'learning_rate', 'lr_drop_epoch', 'train_deconv', "
-            "'release_recipe')}))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    with command_flags("train_sony") as values:
+        values(["train_sony.py"])
+        defaults = {k: values[k].value for k in ('epochs', 'save_freq', 'patch_size', 'batch_size', 'learning_rate',
+                                                 'lr_drop_epoch', 'train_deconv', 'release_recipe')}
+    assert defaults == {
         "epochs": 4000, "save_freq": 500, "patch_size": 512, "batch_size": 1,
         "learning_rate": 1e-4, "lr_drop_epoch": 2000, "train_deconv": None,
         "release_recipe": False}
@@ -232,16 +228,17 @@ def test_auto_speed_settings_follow_the_run_being_resumed(tmp_path, dataset, set
 
 
 def _train_command(dataset, result_dir, *extra):
-    return [sys.executable, os.path.join(REPO, "train_sony.py"), f"--data_dir={dataset}",
-            f"--result_dir={result_dir}", *TINY, *extra]
+    return [TRAIN_SONY, f"--data_dir={dataset}", f"--result_dir={result_dir}", *TINY, *extra]
 
 
 def test_a_run_killed_and_resumed_ends_bit_identical(tmp_path, dataset):
     uninterrupted = tmp_path / "uninterrupted"
-    subprocess.run(_train_command(dataset, uninterrupted), check=True, capture_output=True, timeout=600)
+    assert run_command(*_train_command(dataset, uninterrupted)).returncode == 0
+
+    # A real process, killed with SIGKILL mid-run.
 
     resumed = tmp_path / "resumed"
-    process = subprocess.Popen(_train_command(dataset, resumed), stdout=subprocess.DEVNULL,
+    process = subprocess.Popen([sys.executable, *_train_command(dataset, resumed)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while latest_checkpoint(str(resumed)) is None or not latest_checkpoint(str(resumed)).endswith("epoch-000002"):
@@ -251,7 +248,7 @@ def test_a_run_killed_and_resumed_ends_bit_identical(tmp_path, dataset):
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert not latest_checkpoint(str(resumed)).endswith("epoch-000006")
-    result = subprocess.run(_train_command(dataset, resumed), capture_output=True, text=True, timeout=600)
+    result = run_command(*_train_command(dataset, resumed))
     assert result.returncode == 0, result.stderr
     assert "resuming from" in result.stdout
 
@@ -264,10 +261,7 @@ def test_a_run_killed_and_resumed_ends_bit_identical(tmp_path, dataset):
 
 def test_the_command_line_leaves_checkpoints_images_and_logs(tmp_path, dataset):
     result_dir = tmp_path / "run"
-    result = subprocess.run(
-        _train_command(dataset, result_dir, "--save_freq=2", "--val_freq=3", "--epochs=3"),
-        capture_output=True, text=True, timeout=600,
-    )
+    result = run_command(*_train_command(dataset, result_dir, "--save_freq=2", "--val_freq=3", "--epochs=3"))
     assert result.returncode == 0, result.stderr
     assert f"speed settings: {tuning.tuned_settings('train').reason}" in result.stdout  # SID_TF2_TUNING=off
     assert "loss" in result.stderr and "val_psnr" in result.stderr
@@ -279,11 +273,7 @@ def test_the_command_line_leaves_checkpoints_images_and_logs(tmp_path, dataset):
 
 
 def test_the_command_line_explains_a_missing_dataset(tmp_path):
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "train_sony.py"), f"--data_dir={tmp_path / 'none'}",
-         f"--result_dir={tmp_path / 'run'}"],
-        capture_output=True, text=True, timeout=300,
-    )
+    result = run_command(TRAIN_SONY, f"--data_dir={tmp_path / 'none'}", f"--result_dir={tmp_path / 'run'}")
     assert result.returncode == 1
     assert "No training scenes" in result.stderr and "--synthetic" in result.stderr
 
@@ -293,8 +283,6 @@ def test_a_corrupt_raw_file_stops_training_with_its_name(tmp_path, dataset):
     shutil.copytree(dataset, broken, ignore=shutil.ignore_patterns(".cache"))
     victim = sorted((broken / "short").glob("0*.dng"))[0]
     victim.write_bytes(victim.read_bytes()[:500])  # truncated
-    result = subprocess.run(
-        _train_command(str(broken), tmp_path / "run"), capture_output=True, text=True, timeout=300
-    )
+    result = run_command(*_train_command(str(broken), tmp_path / "run"))
     assert result.returncode == 1
     assert victim.name in result.stderr and "Traceback" not in result.stderr

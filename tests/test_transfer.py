@@ -3,10 +3,9 @@
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
+from helpers import run_command
 
 from sid_tf2.experiments.report import line_chart_svg
 from sid_tf2.training import TrainConfig, TrainingError, train
@@ -17,13 +16,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_the_transfer_command_writes_a_report_with_the_three_arms(tmp_path):
     report = tmp_path / "docs" / "report.md"
     command = [
-        sys.executable, "-m", "sid_tf2.experiments.transfer", f"--target_dir={tmp_path / 'target'}",
+        "sid_tf2.experiments.transfer", f"--target_dir={tmp_path / 'target'}",
         "--make_synthetic_target", f"--output_dir={tmp_path / 'run'}", f"--report={report}",
         "--patch_size=16", "--pairs_per_ratio=1", "--pretrain_epochs=1", "--finetune_epochs=1",
         "--scratch_epochs=0", "--val_freq=1", "--synthetic_scenes=3", "--synthetic_size=64,64",
         "--target_scenes=4", "--target_size=64,64", "--reinit_last=1", "--freeze=encoder",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
+    result = run_command(*command, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     text = report.read_text()
     for title in ("(a) from scratch", "(b) synthetic pretraining only", "(c) synthetic pretraining + fine-tuning"):
@@ -43,9 +42,8 @@ def test_the_transfer_command_writes_a_report_with_the_three_arms(tmp_path):
 
 
 def test_a_missing_target_is_explained(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "sid_tf2.experiments.transfer", f"--target_dir={tmp_path / 'none'}",
-         f"--output_dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    result = run_command("sid_tf2.experiments.transfer", f"--target_dir={tmp_path / 'none'}",
+                         f"--output_dir={tmp_path / 'run'}", cwd=REPO)
     assert result.returncode == 1 and "--make_synthetic_target" in result.stderr
 
 

@@ -3,13 +3,12 @@
 import math
 import os
 import shutil
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import run_command
 
 import sid_tf2
 from sid_tf2.tf1_checkpoint import (
@@ -23,8 +22,6 @@ from sid_tf2.tf1_checkpoint import (
 )
 from sid_tf2.tf1_names import checkpoint_shapes, weight_table
 from weight_converter.convert import ConversionError, convert
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _randomised_adam(model, step, train_deconv=True):
@@ -255,20 +252,10 @@ def test_conversion_refuses_bad_outputs(tmp_path, sony_checkpoint):
     assert existing.read_text() == "keep me"
 
 
-def _run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "weight_converter", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_cli_converts_and_prints_what_it_converted(tmp_path, sony_checkpoint):
     prefix, _, _ = sony_checkpoint
     output = tmp_path / "sony.weights.h5"
-    result = _run_cli(f"--checkpoint={os.path.dirname(prefix)}", f"--output={output}")
+    result = run_command("weight_converter", f"--checkpoint={os.path.dirname(prefix)}", f"--output={output}")
     assert result.returncode == 0, result.stderr
     assert "sony network, full layout, 128 tensors, 7,760,268 parameters" in result.stdout
     assert "after 321 steps" in result.stdout
@@ -278,7 +265,7 @@ def test_cli_converts_and_prints_what_it_converted(tmp_path, sony_checkpoint):
 def test_cli_fails_cleanly_on_the_wrong_camera(tmp_path, sony_checkpoint):
     prefix, _, _ = sony_checkpoint
     output = tmp_path / "fuji.keras"
-    result = _run_cli(f"--checkpoint={prefix}", f"--output={output}", "--camera=fuji")
+    result = run_command("weight_converter", f"--checkpoint={prefix}", f"--output={output}", "--camera=fuji")
     assert result.returncode != 0
     assert "holds a sony network but the model is fuji's" in result.stderr
     assert "g_conv1_1/weights: [3, 3, 4, 32], expected [3, 3, 9, 32]" in result.stderr
