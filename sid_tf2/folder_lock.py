@@ -10,8 +10,15 @@ over, with a note. The PID and host are for the message; on another host (a shar
 that does not pass `flock` between machines) the process cannot be checked, so such a lock is
 refused with what to do. A second run stops at once rather than waiting: its user learns which
 run holds the folder and can choose another folder, where waiting would look like a hang.
+
+The lock file is removed when the run ends, so a photographer's output folder holds only images.
+Removing a locked file opens a race (a second run opened the old file, a third creates a new
+one, both lock "their" file), so a run that gets the `flock` checks that its file is still the
+one at the path and tries again if not. On a full disk the owner record may not fit: the `flock`
+alone still keeps the folder, and the run's first real write reports the full disk by its name.
 """
 
+import errno
 import fcntl
 import json
 import os
@@ -21,6 +28,7 @@ import time
 from sid_tf2.atomic import reporting
 
 LOCK_FILE = ".lock"
+_ATTEMPTS = 5  # a lock file removed between open and flock by an ending run: try again
 
 
 class FolderBusy(RuntimeError):
@@ -57,16 +65,14 @@ class FolderLock:
         self._handle = None
 
     def __enter__(self):
-        with reporting(self.path):
-            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            owner = _read_owner(handle)
-            os.close(handle)
-            raise FolderBusy(
-                f"{os.path.dirname(self.path)} is in use by another {self.holder} ({_describe(owner)}); "
-                f"wait for it to end, stop it, or use another {self.flag}.") from None
+        for _ in range(_ATTEMPTS):
+            handle = self._open_and_lock()
+            if self._still_at_path(handle):
+                break
+            os.close(handle)  # the run that held it ended and removed it: lock the new file
+        else:
+            raise FolderBusy(f"{os.path.dirname(self.path)}: its lock file keeps being replaced; "
+                             f"is another {self.holder} starting and stopping there?")
         owner = _read_owner(handle)
         host = socket.gethostname()
         if owner.get("host") not in (None, host):
@@ -77,18 +83,42 @@ class FolderLock:
         if owner:
             self.log(f"note: took over the lock of a run that is gone ({_describe(owner)})")
         me = json.dumps({"pid": os.getpid(), "host": host, "started": time.time()}).encode("utf-8")
-        with reporting(self.path):
+        try:
             os.ftruncate(handle, 0)
             os.pwrite(handle, me, 0)
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                os.close(handle)
+                with reporting(self.path):
+                    raise
         self._handle = handle
         return self
 
-    def __exit__(self, *exc_info):
-        # Emptied, not removed: removing a locked file lets a third run lock a new file of the
-        # same name while a second still waits on the old one.
+    def _open_and_lock(self):
+        with reporting(self.path):
+            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            os.ftruncate(self._handle, 0)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            pass  # a full or read-only disk: the flock still goes with the handle
+            owner = _read_owner(handle)
+            os.close(handle)
+            raise FolderBusy(
+                f"{os.path.dirname(self.path)} is in use by another {self.holder} ({_describe(owner)}); "
+                f"wait for it to end, stop it, or use another {self.flag}.") from None
+        return handle
+
+    def _still_at_path(self, handle):
+        try:
+            return os.path.samestat(os.fstat(handle), os.stat(self.path))
+        except FileNotFoundError:
+            return False
+
+    def __exit__(self, *exc_info):
+        # Removed while still locked, then released: a run that opened it meanwhile finds, once
+        # it has the flock, that its file is no longer at the path, and starts over.
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass  # a read-only remount: the flock still goes with the handle
         os.close(self._handle)
         self._handle = None

@@ -9,6 +9,7 @@ write goes through; the command-line cases, which cannot be injected into, are s
 """
 
 import errno
+import fcntl
 import glob
 import json
 import os
@@ -231,7 +232,7 @@ def test_ctrl_c_checkpoints_the_step_exits_130_and_a_later_kill_still_resumes_ex
     # Epoch 0 (image dumps) and the end: the only checkpoints that an hour's cadence allows.
     assert sorted(os.listdir(result_dir / "checkpoints")) == [
         "epoch-000000", "epoch-000000-step-000001", "epoch-000002"]
-    assert (result_dir / LOCK_FILE).read_text() == ""  # released
+    assert not (result_dir / LOCK_FILE).exists()  # released
 
 
 def _signal_when(log_dir, signum):
@@ -267,6 +268,23 @@ def test_a_second_run_on_the_same_directory_is_refused(dataset, tmp_path):
                                                 rf"on {re.escape(socket.gethostname())}"):
             train(config, log=_quiet)
     assert latest_checkpoint(str(tmp_path)) is None
+
+
+def test_a_lock_file_removed_by_an_ending_run_between_open_and_flock_is_taken_anew(tmp_path, monkeypatch):
+    real_flock, calls = fcntl.flock, []
+
+    def flock(handle, operation):
+        if not calls:  # the run that held it ends now: it removes the file this run has open
+            os.remove(tmp_path / LOCK_FILE)
+        calls.append(operation)
+        return real_flock(handle, operation)
+
+    (tmp_path / LOCK_FILE).write_text("")
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with FolderLock(str(tmp_path), _quiet):
+        assert json.loads((tmp_path / LOCK_FILE).read_text())["pid"] == os.getpid()
+    assert len(calls) == 2  # the removed file's lock was let go and a new file locked
+    assert not (tmp_path / LOCK_FILE).exists()
 
 
 def test_a_loss_that_blows_up_stops_with_its_epoch_and_step_and_keeps_the_last_checkpoint(
@@ -379,7 +397,7 @@ def test_sid_enhance_on_a_full_or_read_only_place(tmp_path, weights, places, cap
                         line), line
     assert not (full / "out").exists()  # created by the run, left empty: removed
     read_only = places("ro", read_only=True)
-    assert _enhance(photo, f"--weights={weights}", f"--output_dir={read_only / 'out'}") == 2
+    assert _enhance(photo, f"--weights={weights}", f"--output_dir={read_only / 'out'}") == 1  # the place, not usage
     assert _one_line(capsys.readouterr().err) == (
         f"sid-enhance: error: cannot create --output_dir: {read_only / 'out'}: read-only file system")
 

@@ -33,7 +33,7 @@ from sid_tf2.constants import ALIGNMENT, CALIBRATED, DEFAULT_TILE_OVERLAP
 from sid_tf2.enhance.decode import CAMERA_SENSOR
 from sid_tf2.enhance.folder import FolderRun, print_error
 from sid_tf2.enhance.output import FORMAT_EXTENSIONS, PNG_LEVEL, OutputOptions
-from sid_tf2.folder_lock import LOCK_FILE, FolderBusy, FolderLock
+from sid_tf2.folder_lock import FolderBusy, FolderLock
 from sid_tf2.hardware import apply_math_settings
 from sid_tf2.photo_inputs import AUTO_TARGET, RAW_EXTENSIONS, collect_inputs
 from sid_tf2.speed_flags import check_speed_flags, define_speed_flags, speed_settings_from_flags
@@ -214,9 +214,8 @@ def main(argv, flag_values=None):
         print_error(str(error))
         return 1
     finally:
-        if created and set(os.listdir(values.output_dir)) <= {LOCK_FILE}:
+        if created:
             with contextlib.suppress(OSError):  # nothing was written: leave no empty folder behind
-                os.remove(os.path.join(values.output_dir, LOCK_FILE))
                 os.rmdir(values.output_dir)
 
 
