@@ -402,6 +402,95 @@ def test_sid_enhance_on_a_full_or_read_only_place(tmp_path, weights, places, cap
         f"sid-enhance: error: cannot create --output_dir: {read_only / 'out'}: read-only file system")
 
 
+def _dark_photos(folder, count):
+    folder.mkdir()
+    noise = np.random.default_rng(0)
+    for index in range(count):
+        write_dng(folder / f"dark{index}.dng", (512 + noise.poisson(40, (64, 96))).astype(np.uint16),
+                  cfa_pattern="RGGB")
+    return folder
+
+
+def test_a_second_sid_enhance_on_a_busy_output_folder_stops_in_one_line(tmp_path, weights, capsys):
+    photos, out = _dark_photos(tmp_path / "photos", 1), tmp_path / "out"
+    out.mkdir()
+    (out / "dark0_sid.png").write_bytes(b"another run's image")
+    with FolderLock(str(out), _quiet, holder="sid-enhance run", flag="--output_dir"):
+        assert _enhance(photos, f"--weights={weights}", f"--output_dir={out}", "--overwrite") == 1
+    assert re.fullmatch(rf"sid-enhance: error: {re.escape(str(out))} is in use by another sid-enhance run "
+                        rf"\(PID {os.getpid()} .*\); wait for it to end, stop it, or use another --output_dir\.",
+                        _one_line(capsys.readouterr().err))
+    assert (out / "dark0_sid.png").read_bytes() == b"another run's image"  # even with --overwrite
+
+
+def test_sigterm_in_a_folder_run_leaves_whole_pairs_and_a_rerun_finishes(tmp_path, weights, monkeypatch, capfd):
+    """SIGTERM while the first file's pair is written: that pair is finished (or rolled back),
+    nothing temporary is left, the run says so in one line with 143; a rerun does the rest."""
+    from sid_tf2 import cli
+    from sid_tf2.enhance import output
+
+    photos, out = _dark_photos(tmp_path / "photos", 3), tmp_path / "out"
+    arguments = [photos, f"--weights={weights}", f"--output_dir={out}", "--compare"]
+    real_write, previous = output.write_output, signal.getsignal(signal.SIGTERM)
+
+    def write_then_terminate(target, *args, **kwargs):
+        if not os.listdir(out) or os.listdir(out) == [LOCK_FILE]:
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives in the main thread while this one writes
+        return real_write(target, *args, **kwargs)
+
+    monkeypatch.setattr(output, "write_output", write_then_terminate)
+    values = enhance.define_flags(enhance.flags.FlagValues())
+    values(["sid-enhance", *map(str, arguments[1:])])
+    try:
+        with pytest.raises(SystemExit) as ended:
+            cli.run(lambda argv: enhance.main(["sid-enhance", str(photos)], values), ["sid-enhance"])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert ended.value.code == 143
+    assert _one_line(capfd.readouterr().err) == "sid-enhance: stopped by SIGTERM; files already written are complete"
+    left = sorted(os.listdir(out))
+    assert left in ([], ["dark0_compare.png", "dark0_sid.png"]), left  # a whole pair or none; no .tmp-, no .lock
+    monkeypatch.setattr(output, "write_output", real_write)
+    assert _enhance(*arguments) == 0
+    assert sorted(os.listdir(out)) == [f"dark{i}_{kind}.png" for i in range(3) for kind in ("compare", "sid")]
+
+
+def test_a_rerun_removes_stale_staging_by_name_and_completes_a_half_pair(tmp_path, weights, capfd):
+    """What SIGKILL leaves (a staged compare image, the pair's `_sid` alone) is put right by
+    the next run: the staging file is removed with a note, the `_sid` kept as it is."""
+    photos, out = _dark_photos(tmp_path / "photos", 1), tmp_path / "out"
+    arguments = [photos, f"--weights={weights}", f"--output_dir={out}", "--compare"]
+    assert _enhance(*arguments) == 0
+    os.remove(out / "dark0_compare.png")
+    stale = out / ".tmp-1a2b3c4d-dark0_compare.png"
+    stale.write_bytes(b"\0" * 4096)
+    kept = out / "dark0_sid.png"
+    os.utime(kept, ns=(0, 10**9))  # any rewrite would change it
+    before = kept.read_bytes()
+    capfd.readouterr()
+    assert _enhance(*arguments) == 0
+    captured = capfd.readouterr()
+    assert f"note: removed {stale}, left by an interrupted run" in captured.err
+    assert f"completing a half-written pair: writing {out / 'dark0_compare.png'}, keeping {kept}" in captured.out
+    assert sorted(os.listdir(out)) == ["dark0_compare.png", "dark0_sid.png"]
+    assert kept.read_bytes() == before and os.stat(kept).st_mtime_ns == 10**9
+
+
+@pytest.mark.parametrize("name", ["sony.onnx", "sony.tflite"])
+def test_an_export_to_a_read_only_or_full_place_is_one_line(random_weights, places, monkeypatch, name):
+    """The runtime export (slow, and not what is tested) is replaced by its bytes."""
+    from weight_converter import export
+
+    monkeypatch.setattr(export, "_convert", lambda *args: b"\0" * 2**21)
+    for place, reason in ((places("ro", read_only=True), "read-only file system"),
+                          (places("full", size="1m", full=True), "not enough free space")):
+        result = run_command("weight_converter", f"--checkpoint={random_weights['sony']}",
+                             f"--output={place / name}", cwd=REPO)
+        assert result.returncode == 1, result.stderr
+        assert _one_line(result.stderr).startswith(f"error: {place / name}: {reason}"), result.stderr
+        assert [entry for entry in os.listdir(place) if entry != "filler"] == []
+
+
 def test_sid_enhance_leaves_no_output_folder_when_every_file_fails(tmp_path, weights, capfd):
     text = tmp_path / "notes.ARW"
     text.write_text("exposure 0.1 s\n" * 20)

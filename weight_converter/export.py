@@ -100,7 +100,7 @@ def export(model, camera, output, *, input_size=None, quantize=None, calibration
         raise ExportError(f"{output}: {error}") from None
     content = _convert(model, runtime, input_size, quantize, calibration)
     reference = model(check, training=False).numpy()
-    with atomic_path(output) as temporary:
+    with atomic_path(output, len(content)) as temporary:  # a full disk: said before writing
         with open(temporary, "xb") as stream:
             stream.write(content)
             stream.flush()
