@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import common  # noqa: F401  (puts the repository root on sys.path)
 
@@ -48,7 +49,7 @@ class Case:
     argv: list
     status: tuple  # acceptable exit statuses
     max_lines: int = 1  # stderr lines allowed (an error is one)
-    signal_after: tuple = ()  # (seconds, signal): stop the run from outside
+    signal_after: tuple = ()  # (seconds, or callable(scratch) -> bool, signal): stop the run from outside
     timeout: float = 300
     needs_mount: bool = False
     check: object = None  # callable(scratch) -> "" or what is wrong (broken)
@@ -127,6 +128,15 @@ def no_staging_left(folder):
     return check
 
 
+def first_output_in(folder):
+    """True once the run has started writing its first output in `folder` (staged or done)."""
+    def started(scratch):
+        with contextlib.suppress(FileNotFoundError):
+            return any(name != ".lock" for name in os.listdir(os.path.join(scratch, folder)))
+        return False
+    return started
+
+
 def _walk(root):
     for directory, _, names in os.walk(root):
         for name in names:
@@ -198,12 +208,12 @@ def cases(scratch):
         # sid-enhance: stops and concurrency
         Case("enhance stopped by SIGTERM", ENHANCE + [f"{scratch}/photos", weights, "--output_dir=o6", "--compare",
                                                      "--format=tiff", "--bit_depth=16"],
-             (143,), max_lines=4, signal_after=(7, signal.SIGTERM), check=no_staging_left("o6")),
+             (143,), max_lines=4, signal_after=(first_output_in("o6"), signal.SIGTERM), check=no_staging_left("o6")),
         Case("enhance rerun after SIGTERM completes the pairs",
              ENHANCE + [f"{scratch}/photos", weights, "--output_dir=o6", "--compare", "--format=tiff",
                         "--bit_depth=16"], (0,), max_lines=6, check=_pairs_complete("o6")),
         Case("enhance stopped by Ctrl-C", ENHANCE + [f"{scratch}/photos", weights, "--output_dir=o7"], (130,),
-             max_lines=3, signal_after=(6, signal.SIGINT), check=no_staging_left("o7")),
+             max_lines=3, signal_after=(first_output_in("o7"), signal.SIGINT), check=no_staging_left("o7")),
         Case("two enhance runs on one folder", ENHANCE + [f"{scratch}/photos", weights, "--output_dir=o8"],
              (0, 1), max_lines=4, concurrent=True),
         # the converter
@@ -258,8 +268,8 @@ def run_case(case, scratch, mounts):
                                 text=True, start_new_session=True)
                for _ in range(2 if case.concurrent else 1)]
     if case.signal_after:
-        delay, sig = case.signal_after
-        threading.Timer(delay, lambda: [p.send_signal(sig) for p in started if p.poll() is None]).start()
+        when, sig = case.signal_after
+        threading.Thread(target=_signal, args=(started, when, sig, scratch), daemon=True).start()
     results = []
     for process in started:
         try:
@@ -270,6 +280,19 @@ def run_case(case, scratch, mounts):
             return Outcome(case.name, "broken", f"no end within {case.timeout:.0f} s")
         results.append((process.returncode, out, err))
     return judge(case, scratch, results)
+
+
+def _signal(started, when, sig, scratch):
+    """Send `sig` after `when` seconds, or once `when(scratch)` holds (a run part-way through,
+    however fast the machine)."""
+    deadline = time.monotonic() + (when if not callable(when) else 600)
+    while time.monotonic() < deadline and not (callable(when) and when(scratch)):
+        if all(process.poll() is not None for process in started):
+            return
+        time.sleep(0.02)
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(sig)
 
 
 def judge(case, scratch, results):
