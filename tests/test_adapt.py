@@ -139,7 +139,39 @@ def test_without_noise_information_the_sony_profile_is_used_with_a_warning(tmp_p
     from sid_tf2.adapt.noise_source import choose_noise
 
     choice = choose_noise(str(tmp_path / "profile.json"))
-    assert "Sony A7S2" in choice.warning and "not implemented" in choice.warning
+    assert "Sony A7S2" in choice.warning and "no raw files to estimate the noise from" in choice.warning
     assert get_profile(choice.path).gaussian_read == get_profile("sony_a7s2").gaussian_read
     with pytest.raises(ValueError, match="needs both --dark_frames=DIR and --flat_pairs=DIR"):
         choose_noise(str(tmp_path / "other.json"), dark_frames=str(tmp_path))
+
+
+def test_real_pairs_named_by_the_camera_come_as_a_list(camera, tmp_path):
+    from sid_tf2.adapt.plan import pairs_folder, real_pairs
+    from sid_tf2.simulation import write_synthetic_dataset
+
+    raws, _ = camera
+    sid = tmp_path / "sid"
+    write_synthetic_dataset(sid, source_dir=raws, num_scenes=3, seed=3, profile="nikon_d850", progress=False)
+    shots, lines = tmp_path / "shots", []
+    shots.mkdir()
+    for index, pair in enumerate(data.discover_pairs(str(sid))):
+        short, long = shots / f"DSC{2 * index:04d}.dng", shots / f"DSC{2 * index + 1:04d}.dng"
+        short.symlink_to(pair.input_path)
+        long.symlink_to(pair.gt_path)
+        lines.append(f"{short.name} {long.name}" + (" test" if index == 0 else ""))
+    listed = shots / "pairs.txt"
+    listed.write_text("# short long [train|test]\n" + "\n".join(lines) + "\n")
+    folder = pairs_folder(str(listed), str(tmp_path / "out" / "pairs"))
+    train, test = real_pairs(folder)
+    assert len(test) == 1 and sum(len(scene.input_paths) for scene in train) == len(lines) - 1
+    assert [pair.ratio for pair in test] == [data.discover_pairs(str(sid))[0].ratio]
+    listed.write_text(lines[1] + "\n")  # a shorter list next time: the others' links go
+    train, test = real_pairs(pairs_folder(str(listed), folder))
+    assert (len(train), len(test)) == (1, 0)
+
+    listed.write_text("DSC0000.dng\n")
+    with pytest.raises(ValueError, match=r"pairs.txt:1: expected 'SHORT LONG \[train\|test\]'"):
+        pairs_folder(str(listed), folder)
+    listed.write_text("DSC0000.dng missing.dng\n")
+    with pytest.raises(ValueError, match=r"missing.dng: no such file \(listed in --pairs="):
+        pairs_folder(str(listed), folder)

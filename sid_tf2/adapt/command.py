@@ -5,8 +5,9 @@
               [--output_dir=./adapted/]
 
 Pretrains on pairs simulated on the fly from the camera's clean raws with its noise (a named or
-given profile, or one calibrated from dark frames and flat pairs), fine-tunes on a few real
-short/long pairs if given (SID layout), and stops within the budget. In --output_dir:
+given profile, one calibrated from dark frames and flat pairs, or one estimated from the raws
+themselves), fine-tunes on a few real short/long pairs if given (SID layout or a list), and stops within
+the budget. In --output_dir:
 NAME.weights.h5 (for `sid-enhance --weights=`), noise_profile.json, and adapt_report.md with
 held-out PSNR/SSIM before and after, the time, the settings and a chart. Running it again
 resumes; a larger budget continues training. See docs/own_camera.md.
@@ -40,11 +41,13 @@ def define_flags():
     flags.DEFINE_string("raws", None, "Folder of clean, well-exposed raw files of the camera.")
     flags.DEFINE_string("noise_profile", None, "The camera's noise: a profile JSON file or a shipped profile's "
                         "name (nikon_d850, canon_eos5d4, ...). Default: calibrated from --dark_frames and "
-                        "--flat_pairs, else the Sony A7S2's with a warning.")
+                        "--flat_pairs, else estimated from the raws' flat and dark areas, else the Sony "
+                        "A7S2's with a warning.")
     flags.DEFINE_string("dark_frames", None, "Folder of dark frames (lens cap on) at each ISO.")
     flags.DEFINE_string("flat_pairs", None, "Folder of flat-field pairs at two exposure levels per ISO.")
-    flags.DEFINE_string("pairs", None, "Optional real short/long pairs of the camera (SID layout); their "
-                        "test split (ids 1xxxx) is the held-out set when it has 2 pairs or more.")
+    flags.DEFINE_string("pairs", None, "Optional real short/long pairs of the camera: a SID-layout folder, or a "
+                        "list file of 'SHORT LONG [train|test]' lines; their test split (ids 1xxxx, or the "
+                        "lines marked test) is the held-out set when it has 2 pairs or more.")
     flags.DEFINE_string("init", "checkpoint/Sony/", "The starting network: any form --weights takes.")
     flags.DEFINE_float("minutes", None, f"Time budget (default {DEFAULT_MINUTES:g} unless --steps).", lower_bound=0)
     flags.DEFINE_integer("steps", None, "Training steps instead of a time budget.", lower_bound=1)
@@ -110,7 +113,7 @@ def _save_state(output_dir, state):
 
 def _heldout(output_dir, settings, noise, held_raws, real_test):
     if len(real_test) >= plan.MIN_REAL_TEST_PAIRS:
-        return plan.HeldOut(settings["pairs"], tuple(real_test), "real",
+        return plan.HeldOut(settings["pairs_dir"], tuple(real_test), "real",
                             f"the {len(real_test)} pairs of the test split of `{settings['pairs']}`")
     return plan.simulated_heldout(output_dir, held_raws, noise.path, scenes=settings["heldout_scenes"],
                                   seed=settings["seed"], log=_log, max_ratio=settings["max_ratio"])
@@ -124,16 +127,19 @@ def adapt(output_dir, settings, command="sid_tf2.adapt.command.adapt(...)"):
 
     started, state = time.monotonic(), _load_state(output_dir)
     train_raws, held_raws = plan.split_raws(settings["raws"])
-    train_scenes, real_test = plan.real_pairs(settings["pairs"]) if settings["pairs"] else ([], [])
+    pairs_dir = plan.pairs_folder(settings["pairs"], os.path.join(output_dir, "pairs")) if settings["pairs"] else None
+    train_scenes, real_test = plan.real_pairs(pairs_dir) if pairs_dir else ([], [])
     if not train_raws:
         raise ValueError(f"--raws={settings['raws']}: needs 2 raw files at least (one is held out for scoring)")
-    settings = dict(settings, max_ratio=plan.camera_max_ratio(train_raws))
+    settings = dict(settings, max_ratio=plan.camera_max_ratio(train_raws), pairs_dir=pairs_dir)
     if settings["max_ratio"] < 300:
         _log(f"exposure ratios up to {settings['max_ratio']:.0f}, not SID's 300: what this camera's bit depth "
              "keeps above quantisation")
     staged = os.path.join(output_dir, "noise_profile.new.json")  # kept apart until it is known to match
+    if not (settings["noise_profile"] or settings["dark_frames"]):
+        _log(f"estimating the noise from the {len(train_raws) + len(held_raws)} raws' flat and dark areas")
     noise = choose_noise(staged, noise_profile=settings["noise_profile"], dark_frames=settings["dark_frames"],
-                         flat_pairs=settings["flat_pairs"])
+                         flat_pairs=settings["flat_pairs"], raws=train_raws + held_raws)
     if state.setdefault("noise", noise.description) != noise.description:
         os.remove(staged)
         raise ValueError(f"{output_dir} was adapted with the noise {state['noise']}, not {noise.description}: "
@@ -142,6 +148,8 @@ def adapt(output_dir, settings, command="sid_tf2.adapt.command.adapt(...)"):
     os.replace(staged, noise.path)
     if noise.warning:
         print(noise.warning, file=sys.stderr)
+    else:
+        _log(f"noise: {noise.description}")
     heldout = _heldout(output_dir, settings, noise, held_raws, real_test)
     train_dir = plan.link_folder(os.path.join(output_dir, "raws", "train"), train_raws)
     if state.get("before", {}).get("weights") != settings["init"]:

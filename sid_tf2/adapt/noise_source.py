@@ -2,8 +2,10 @@
 
 In order of preference: a profile the user names (`--noise_profile`, a JSON file or a shipped
 name), one calibrated from the camera's own dark frames and flat pairs (`--dark_frames`,
-`--flat_pairs`), and otherwise the Sony A7S2's, with a warning: estimating a profile from the
-dark areas of ordinary raws is not implemented, and a wrong profile costs part of the gain.
+`--flat_pairs`), one estimated from the flat and dark areas of the raws themselves
+(`simulation.noise_estimate`: the gain per ISO is measured, the noise's shape is the Sony
+calibration's), and when the raws do not show their noise, the Sony A7S2's with a warning that
+says why: a wrong profile costs part of the gain.
 Whatever is chosen is written to the output folder as JSON, so that the training stages (which
 read a profile by path and check it on resume) and the user see the same numbers.
 """
@@ -12,14 +14,15 @@ import dataclasses
 import os
 
 from sid_tf2.simulation.calibrate import calibrate_folders
-from sid_tf2.simulation.noise_profile import save_noise_profile
+from sid_tf2.simulation.noise_estimate import EstimationError, estimate_profile
+from sid_tf2.simulation.noise_profile import profile_from_dict, save_noise_profile
 from sid_tf2.simulation.profiles import get_profile
 
 PROFILE_FILE = "noise_profile.json"
 FALLBACK = "sony_a7s2"
-FALLBACK_WARNING = ("warning: no --noise_profile and no --dark_frames/--flat_pairs: using the Sony A7S2's "
-                    "noise profile (estimating one from the raws' own dark areas is not implemented); "
-                    "calibrate the camera or name a shipped profile for a better result")
+FALLBACK_WARNING = ("warning: no --noise_profile and no --dark_frames/--flat_pairs, and no noise estimate "
+                    "from the raws ({reason}): using the Sony A7S2's noise profile; calibrate the camera "
+                    "or name a shipped profile for a better result")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,8 +32,9 @@ class NoiseChoice:
     warning: str = None
 
 
-def choose_noise(path, *, noise_profile=None, dark_frames=None, flat_pairs=None):
-    """Settle the camera's noise profile and write it to `path` (JSON).
+def choose_noise(path, *, noise_profile=None, dark_frames=None, flat_pairs=None, raws=()):
+    """Settle the camera's noise profile and write it to `path` (JSON); `raws` (paths) are the
+    camera's clean raws, to estimate it from when neither a profile nor frames are given.
 
     Raises ValueError (one line, naming the file or flag) for a bad profile or calibration.
     """
@@ -46,8 +50,17 @@ def choose_noise(path, *, noise_profile=None, dark_frames=None, flat_pairs=None)
         isos = ", ".join(f"{result.iso:g}" for result in results)
         return NoiseChoice(path, f"calibrated from `{dark_frames}` and `{flat_pairs}` (ISO {isos}): "
                            f"`{values['name']}`")
-    profile = get_profile(noise_profile or FALLBACK)
-    save_noise_profile(path, profile)
     if noise_profile:
+        profile = get_profile(noise_profile)
+        save_noise_profile(path, profile)
         return NoiseChoice(path, f"`{noise_profile}` ({profile.description})")
-    return NoiseChoice(path, f"`{FALLBACK}` (fallback: {profile.description})", FALLBACK_WARNING)
+    try:
+        values, _ = estimate_profile(raws, name="estimated")
+    except EstimationError as error:
+        profile = get_profile(FALLBACK)
+        save_noise_profile(path, profile)
+        return NoiseChoice(path, f"`{FALLBACK}` (fallback: {profile.description})",
+                           FALLBACK_WARNING.format(reason=error))
+    save_noise_profile(path, profile_from_dict(values))
+    return NoiseChoice(path, values["description"])
+

@@ -5,6 +5,8 @@ the training raws feed the simulator on the fly, the held-out ones become a smal
 dataset of simulated pairs (`heldout/`) that no training step sees. When real pairs are given
 with a test split of their own (SID layout: scene ids 1xxxx), that split is the held-out set
 instead, because real pairs measure what simulation cannot; their train split is fine-tuned on.
+Real pairs named as the camera named them come as a list file instead (`SHORT LONG [test]` a
+line); `pairs_folder` links them into the SID layout, with exposures from their metadata.
 
 Two stages, each a training run of the library (`sid_tf2.training.train`) in its own folder
 under `runs/`, so that running the command again resumes each where it stopped:
@@ -22,6 +24,8 @@ import math
 import os
 
 from sid_tf2 import data
+from sid_tf2.data.discovery import SPLIT_DIGITS
+from sid_tf2.raw import read_exposure_time
 from sid_tf2.simulation.noise import fitting_max_ratio
 from sid_tf2.simulation.raw_sources import list_raw_paths, read_raw_source
 from sid_tf2.training.config import TrainConfig
@@ -60,16 +64,65 @@ def link_folder(folder, paths):
     """A folder of symbolic links to `paths` (the simulator reads a folder); returns it."""
     os.makedirs(folder, exist_ok=True)
     for index, path in enumerate(paths):
-        link = os.path.join(folder, f"{index:04d}_{path.name}")
-        if not os.path.lexists(link):
-            os.symlink(os.path.abspath(path), link)
+        _link(os.path.join(folder, f"{index:04d}_{path.name}"), path)
     return folder
+
+
+def pairs_folder(pairs, folder):
+    """The SID-layout folder of `--pairs`: the folder itself, or for a list file, `folder`
+    holding links to its pairs under SID names (the library reads exposures and splits from
+    names).
+
+    The list: one pair a line, `SHORT LONG` and optionally `test` (default `train`), paths
+    relative to the list; blank lines and lines starting with # are skipped. Exposure times come
+    from each file's metadata. Raises ValueError naming the line or the file."""
+    if not os.path.isfile(pairs):
+        return pairs
+    entries = []
+    with open(pairs, encoding="utf-8") as stream:
+        for number, line in enumerate(stream, 1):
+            fields = line.split()
+            if not fields or fields[0].startswith("#"):
+                continue
+            if len(fields) not in (2, 3) or fields[2:] not in ([], ["train"], ["test"]):
+                raise ValueError(f"--pairs={pairs}:{number}: expected 'SHORT LONG [train|test]', got {line.strip()!r}")
+            entries.append((*(os.path.join(os.path.dirname(os.path.abspath(pairs)), path) for path in fields[:2]),
+                            (fields[2:] or ["train"])[0]))
+    if not entries:
+        raise ValueError(f"--pairs={pairs}: no pairs listed (lines 'SHORT LONG [train|test]')")
+    links = set()
+    for index, (short, long, split) in enumerate(entries):
+        scene = f"{SPLIT_DIGITS[split]}{index:04d}"
+        for kind, path in (("short", short), ("long", long)):
+            if not os.path.isfile(path):
+                raise ValueError(f"{path}: no such file (listed in --pairs={pairs})")
+            exposure = read_exposure_time(path)
+            if exposure is None:
+                raise ValueError(f"{path}: no exposure time in its metadata (the ratio of a pair comes from it)")
+            name = f"{scene}_00_{exposure:g}s{os.path.splitext(path)[1]}"
+            links.add(_link(os.path.join(folder, kind, name), path))
+    for kind in ("short", "long"):  # pairs no longer listed since the last run
+        for name in os.listdir(os.path.join(folder, kind)):
+            if os.path.join(folder, kind, name) not in links:
+                os.remove(os.path.join(folder, kind, name))
+    return folder
+
+
+def _link(link, target):
+    """A symbolic link `link` to `target` (replacing one to elsewhere); returns `link`."""
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if os.path.lexists(link) and os.path.realpath(link) != os.path.realpath(target):
+        os.remove(link)
+    if not os.path.lexists(link):
+        os.symlink(os.path.abspath(target), link)
+    return link
 
 
 def real_pairs(pairs_dir):
     """(train scenes, test pairs) of a SID-layout folder of real pairs; ValueError if none."""
     if not os.path.isdir(os.path.join(pairs_dir, "short")) or not os.path.isdir(os.path.join(pairs_dir, "long")):
-        raise ValueError(f"--pairs={pairs_dir}: needs short/ and long/ folders (the SID layout)")
+        raise ValueError(f"--pairs={pairs_dir}: needs short/ and long/ folders (the SID layout) or is a list file "
+                         "of 'SHORT LONG [train|test]' lines")
     train = data.discover_scenes(pairs_dir, split="train")
     test = data.discover_pairs(pairs_dir, split="test")
     if not train and not test:
@@ -116,4 +169,4 @@ def stage_config(stage, settings, *, output_dir, profile_path, train_raws_dir, h
             simulation_profile=profile_path, on_the_fly_examples=settings["epoch_steps"],
             on_the_fly_scene_size=settings["scene_size"], max_ratio=settings["max_ratio"],
             learning_rate=settings["learning_rate"], **common)
-    return TrainConfig.from_flat(data_dir=settings["pairs"], learning_rate=settings["learning_rate"] / 2, **common)
+    return TrainConfig.from_flat(data_dir=settings["pairs_dir"], learning_rate=settings["learning_rate"] / 2, **common)

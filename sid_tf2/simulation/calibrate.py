@@ -136,7 +136,7 @@ def dark_noise(frames):
     return math.sqrt(read_variance), lam, scale, row_sigma, tuple(np.mean(biases, axis=0))
 
 
-def _log_line(log_k, values):
+def log_line(log_k, values):
     """{slope, bias, sigma} of log(values) against log K (slope 0 with a single ISO)."""
     log_values = np.log(values)
     if len(set(log_k)) < 2:
@@ -183,10 +183,10 @@ def calibrate(dark_paths, flat_paths, name="calibrated"):
                        + ", ".join(f"{r.iso:g}" for r in results),
         "K_range": [float(min(np.exp(log_k))), float(max(np.exp(log_k)))],
         "K_at_iso100": float(100 * np.exp(np.mean(log_k - np.log([r.iso for r in results])))),
-        "G": _log_line(log_k, [r.gaussian_sigma for r in results]),
-        "TL": _log_line(log_k, [r.tukey_scale for r in results]),
+        "G": log_line(log_k, [r.gaussian_sigma for r in results]),
+        "TL": log_line(log_k, [r.tukey_scale for r in results]),
         "lambda": [min(r.tukey_lambda for r in results), max(r.tukey_lambda for r in results)],
-        "Row": _log_line(log_k, [max(r.row_sigma, 1e-6) for r in results]),
+        "Row": log_line(log_k, [max(r.row_sigma, 1e-6) for r in results]),
         "black_bias_std": float(np.std([r.black_bias for r in results])),
     }
     profile_from_dict(profile)  # the result must load as a profile
