@@ -41,8 +41,8 @@ def camera(tmp_path_factory):
 
 
 def _settings(raws, init, **changes):
-    settings = dict(raws=str(raws), noise_profile="nikon_d850", dark_frames=None, flat_pairs=None, pairs=None,
-                    init=str(init), minutes=None, steps=4, patch_size=16, epoch_steps=2, scene_size=64,
+    settings = dict(raws=str(raws), iso=None, noise_profile="nikon_d850", dark_frames=None, flat_pairs=None,
+                    pairs=None, init=str(init), minutes=None, steps=4, patch_size=16, epoch_steps=2, scene_size=64,
                     heldout_scenes=3, val_every=1, val_images=1, learning_rate=1e-4, seed=0, name="mycam",
                     progress=False)
     settings.update(changes)
@@ -61,7 +61,7 @@ def test_outputs_report_and_resume(camera, tmp_path, capsys):
     from sid_tf2.weights import load_model_weights
 
     raws, init = camera
-    assert adapt(str(tmp_path), _settings(raws, init)) == 0
+    assert adapt(str(tmp_path), _settings(raws, init, iso=["3200"])) == 0  # the raws are at ISO 800
     weights = tmp_path / "mycam.weights.h5"
     model, camera_name = load_model_weights(str(weights))
     assert camera_name == "sony" and model.count_params() > 0
@@ -75,10 +75,12 @@ def test_outputs_report_and_resume(camera, tmp_path, capsys):
     heldout = HeldOut(str(tmp_path / "heldout"), pairs, "simulated", "")
     assert after_psnr == pytest.approx(score(str(weights), heldout, str(tmp_path / "rescore"))["psnr"], abs=0.006)
     assert "simulated" in (tmp_path / "adapt_report.md").read_text()
+    heldout_record = json.loads((tmp_path / "heldout" / "simulation.json").read_text())
+    assert {short["iso"] for scene in heldout_record["scenes"] for short in scene["shorts"]} == {3200}
     assert (tmp_path / "adapt_report_val_psnr.svg").read_text().startswith("<svg")
     assert "held-out PSNR" in capsys.readouterr().out
 
-    assert adapt(str(tmp_path), _settings(raws, init, steps=8)) == 0  # a larger budget continues
+    assert adapt(str(tmp_path), _settings(raws, init, iso=["3200"], steps=8)) == 0  # a larger budget continues
     state = json.loads((tmp_path / "adapt_state.json").read_text())
     assert state["stages"]["pretrain"]["epochs"] == 3
     assert [epoch for epoch, _ in state["stages"]["pretrain"]["losses"]] == [0, 1, 2, 3]
@@ -98,11 +100,16 @@ def test_bad_input_is_one_clear_message(camera, tmp_path):
         adapt(str(tmp_path), _settings(raws, init, noise_profile="nikon_d8"))
 
 
-def test_the_command_ends_in_one_line_on_bad_input(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "sid_tf2.adapt", f"--raws={tmp_path / 'missing'}",
+@pytest.mark.parametrize("flag, message", [
+    ("--iso=800", "--raws={missing}: not a directory"),
+    ("--iso=800,high", "--iso=800,high: 'high' is not an ISO (a positive number)"),
+])
+def test_the_command_ends_in_one_line_on_bad_input(tmp_path, flag, message):
+    missing = tmp_path / "missing"
+    result = subprocess.run([sys.executable, "-m", "sid_tf2.adapt", f"--raws={missing}", flag,
                              f"--output_dir={tmp_path / 'out'}"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"error: --raws={tmp_path / 'missing'}: not a directory"]
+    assert result.stderr.strip().splitlines() == ["error: " + message.format(missing=missing)]
 
 
 def test_real_pairs_are_fine_tuned_on_and_their_test_split_is_held_out(camera, tmp_path):

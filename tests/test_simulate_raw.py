@@ -397,6 +397,25 @@ def test_the_dataset_keeps_each_sources_cfa_levels_and_rendering(raw_folder, raw
                          for line in lines)
 
 
+def test_pairs_are_simulated_at_the_isos_asked_for_not_the_sources(raw_folder, tmp_path):
+    source = raw_sources.read_raw_source(raw_sources.list_raw_paths(raw_folder)[0])
+    drawn = {raw_pairs.pair_gain(source, np.random.default_rng(seed), "sony_a7s2", (3200, 6400))[1]
+             for seed in range(20)}
+    assert drawn == {3200, 6400} and source.iso not in drawn
+    gain, iso, note = raw_pairs.pair_gain(source, np.random.default_rng(0), "sony_a7s2", (3200,))
+    assert (gain, iso, note) == (gain_at_iso(3200, "sony_a7s2")[0], 3200, None)
+
+    root = tmp_path / "at_3200"
+    simulate.write_synthetic_dataset(root, source_dir=raw_folder, num_scenes=3, seed=7, progress=False,
+                                     isos=(3200,))
+    record = json.loads((root / "simulation.json").read_text())
+    assert record["config"]["isos"] == [3200.0]
+    shorts = [short for entry in record["scenes"] for short in entry["shorts"]]
+    assert shorts and all(short["iso"] == 3200 for short in shorts)
+    with rawpy.imread(str(root / shorts[0]["file"])) as raw:
+        assert raw.other.iso_speed == 3200
+
+
 def test_the_dataset_checker_finds_no_problem(raw_dataset):
     from sid_tf2.data.check import check_dataset
 

@@ -32,13 +32,15 @@ from sid_tf2.progress import format_duration
 FLAGS = flags.FLAGS
 STATE_FILE = "adapt_state.json"
 DEFAULT_MINUTES = 30.0
-SETTINGS = ("raws", "noise_profile", "dark_frames", "flat_pairs", "pairs", "init", "minutes", "steps", "patch_size",
-            "epoch_steps", "scene_size", "heldout_scenes", "val_every", "val_images", "learning_rate", "seed", "name",
-            "progress")
+SETTINGS = ("raws", "iso", "noise_profile", "dark_frames", "flat_pairs", "pairs", "init", "minutes", "steps",
+            "patch_size", "epoch_steps", "scene_size", "heldout_scenes", "val_every", "val_images", "learning_rate",
+            "seed", "name", "progress")
 
 
 def define_flags():
     flags.DEFINE_string("raws", None, "Folder of clean, well-exposed raw files of the camera.")
+    flags.DEFINE_list("iso", None, "The ISOs you shoot in the dark at (e.g. 3200,6400): the simulated pairs' "
+                      "noise is the camera's at these. Default: each raw file's own ISO.")
     flags.DEFINE_string("noise_profile", None, "The camera's noise: a profile JSON file or a shipped profile's "
                         "name (nikon_d850, canon_eos5d4, ...). Default: calibrated from --dark_frames and "
                         "--flat_pairs, else estimated from the raws' flat and dark areas, else the Sony "
@@ -93,6 +95,13 @@ def _check_flags():
         raise ValueError("--raws=DIR is required: a folder of clean raw files of the camera")
     if FLAGS.minutes is not None and FLAGS.steps is not None:
         raise ValueError("give --minutes or --steps, not both")
+    for iso in FLAGS.iso or ():
+        try:
+            positive = float(iso) > 0
+        except ValueError:
+            positive = False
+        if not positive:
+            raise ValueError(f"--iso={','.join(FLAGS.iso)}: {iso!r} is not an ISO (a positive number)")
 
 
 def _log(message):
@@ -116,7 +125,8 @@ def _heldout(output_dir, settings, noise, held_raws, real_test):
         return plan.HeldOut(settings["pairs_dir"], tuple(real_test), "real",
                             f"the {len(real_test)} pairs of the test split of `{settings['pairs']}`")
     return plan.simulated_heldout(output_dir, held_raws, noise.path, scenes=settings["heldout_scenes"],
-                                  seed=settings["seed"], log=_log, max_ratio=settings["max_ratio"])
+                                  seed=settings["seed"], log=_log, max_ratio=settings["max_ratio"],
+                                  isos=settings["iso"] or ())
 
 
 def adapt(output_dir, settings, command="sid_tf2.adapt.command.adapt(...)"):
@@ -135,6 +145,8 @@ def adapt(output_dir, settings, command="sid_tf2.adapt.command.adapt(...)"):
     if settings["max_ratio"] < 300:
         _log(f"exposure ratios up to {settings['max_ratio']:.0f}, not SID's 300: what this camera's bit depth "
              "keeps above quantisation")
+    if not settings["iso"]:
+        _log("simulating at each raw file's own ISO (--iso=... names the ISOs you shoot in the dark at)")
     staged = os.path.join(output_dir, "noise_profile.new.json")  # kept apart until it is known to match
     if not (settings["noise_profile"] or settings["dark_frames"]):
         _log(f"estimating the noise from the {len(train_raws) + len(held_raws)} raws' flat and dark areas")

@@ -130,14 +130,15 @@ def real_pairs(pairs_dir):
     return train, test
 
 
-def simulated_heldout(output_dir, held_paths, profile_path, *, scenes, seed, log, max_ratio):
+def simulated_heldout(output_dir, held_paths, profile_path, *, scenes, seed, log, max_ratio, isos=()):
     """`HeldOut` pairs simulated from the held-out raws (written once, reused on resume)."""
     from sid_tf2.simulation.dataset import write_synthetic_dataset  # pylint: disable=import-outside-toplevel  (rawpy: off --help)
 
     folder = link_folder(os.path.join(output_dir, "raws", "heldout"), held_paths)
     target = os.path.join(output_dir, "heldout")
     write_synthetic_dataset(target, source_dir=folder, num_scenes=scenes, seed=seed + 1000,
-                            noise_model="physics", profile=profile_path, progress=log, max_ratio=max_ratio)
+                            noise_model="physics", profile=profile_path, progress=log, max_ratio=max_ratio,
+                            isos=[float(iso) for iso in isos])
     pairs = tuple(data.discover_pairs(target))
     names = ", ".join(path.name for path in held_paths)
     return HeldOut(target, pairs, "simulated", f"{len(pairs)} pairs simulated (another seed) from "
@@ -168,5 +169,6 @@ def stage_config(stage, settings, *, output_dir, profile_path, train_raws_dir, h
             data_dir=heldout.data_dir, simulate_on_the_fly=True, source_dir=train_raws_dir,
             simulation_profile=profile_path, on_the_fly_examples=settings["epoch_steps"],
             on_the_fly_scene_size=settings["scene_size"], max_ratio=settings["max_ratio"],
+            simulation_isos=",".join(str(float(iso)) for iso in settings["iso"] or ()) or None,
             learning_rate=settings["learning_rate"], **common)
     return TrainConfig.from_flat(data_dir=settings["pairs_dir"], learning_rate=settings["learning_rate"] / 2, **common)

@@ -219,7 +219,7 @@ def _complete_summary(output_dir, started, report):
 
 def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(1024, 1024),
                             seed=0, noise_model="physics", ratios="fixed", bursts=1,
-                            profile="sony_a7s2", progress=True, max_ratio=MAX_RATIO):
+                            profile="sony_a7s2", progress=True, max_ratio=MAX_RATIO, isos=()):
     """Generate a synthetic low-light dataset in SID's layout (see the module docstring).
 
     Args:
@@ -244,6 +244,8 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
       profile: camera profile name, noise-profile JSON file (`noise_profile.py`) or
         `CameraProfile` ("sony_a7s2", "other").
       progress: True prints progress lines, a callable receives them, False is silent.
+      isos: the ISOs a raw source's scenes are simulated at, one drawn per scene; empty: the
+        source's own (`raw_pairs.pair_gain`).
 
     Returns:
       A `SimulationSummary`.
@@ -262,7 +264,7 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
     candidates, readable, skipped, cache = _scan_sources(source_dir, num_scenes, report, max_ratio)
     config = _settings(seed=seed, num_scenes=num_scenes, size=size, noise_model=noise_model,
                        ratios=ratios, bursts=bursts, profile=profile, source_dir=source_dir,
-                       candidates=candidates, max_ratio=max_ratio)
+                       candidates=candidates, max_ratio=max_ratio, isos=isos)
     output_dir.mkdir(parents=True, exist_ok=True)
     state = _check_settings(output_dir, config)
     if state == COMPLETE_MARKER:
@@ -281,7 +283,7 @@ def write_synthetic_dataset(output_dir, *, source_dir=None, num_scenes=8, size=(
         source = cache.get(str(path))
         if source is None:
             source = _read_source(path, max_ratio)
-        long = _long_exposure(source, size, _rng(seed, index, 0), profile)
+        long = _long_exposure(source, size, _rng(seed, index, 0), profile, isos)
         if long.note and long.note not in warnings:
             warnings.append(long.note)
         scene, lines, written = _write_scene(
@@ -340,7 +342,7 @@ def _checked_arguments(size, noise_model, ratios, bursts, seed, num_scenes):
 
 
 def _settings(*, seed, num_scenes, size, noise_model, ratios, bursts, profile, source_dir,
-              candidates, max_ratio=MAX_RATIO):
+              candidates, max_ratio=MAX_RATIO, isos=()):
     """Everything that decides the files, as simulation.json records it: a run resumes only a
     dataset made with the same settings."""
     config = {
@@ -356,6 +358,7 @@ def _settings(*, seed, num_scenes, size, noise_model, ratios, bursts, profile, s
         "source_candidates": [str(path) for path in candidates],
         # Only when not SID's: datasets written before the setting existed still resume.
         **({"max_ratio": max_ratio} if max_ratio != MAX_RATIO else {}),
+        **({"isos": [float(iso) for iso in isos]} if len(isos) else {}),
     }
     return json.loads(json.dumps(config))  # as it reads back from simulation.json
 
@@ -401,11 +404,11 @@ class _LongExposure:
     note: str  # what the user should know about a raw source's gain, or None
 
 
-def _long_exposure(source, size, rng, profile):
+def _long_exposure(source, size, rng, profile, isos=()):
     """A raw source's own mosaic, or a photograph cut to `size` and unprocessed to a mosaic."""
     if isinstance(source, RawSource):
         f_number = float(F_NUMBERS[rng.integers(len(F_NUMBERS))])
-        gain, iso, note = pair_gain(source, rng, profile)
+        gain, iso, note = pair_gain(source, rng, profile, isos)
         return _LongExposure(source.mosaic, source, {}, f_number, gain, iso,
                              "simulated from a clean raw file", note)
     image, info = sources_lib.scene_from_photo(source, size, rng)

@@ -72,7 +72,8 @@ def raw_example(source, rendered, patch_size, ratio, params, rng):
     return np.ascontiguousarray(inputs), np.ascontiguousarray(gt)
 
 
-def pair_params(source, rng, noise_model, profile):
-    """The noise of one element: the profile's at the source's ISO (`raw_pairs.pair_gain`)."""
-    gain, _, _ = pair_gain(source, rng, profile)
+def pair_params(source, rng, noise_model, profile, isos=()):
+    """The noise of one element: the profile's at the source's ISO or one of `isos`
+    (`raw_pairs.pair_gain`)."""
+    gain, _, _ = pair_gain(source, rng, profile, isos)
     return sample_noise_params(rng, noise_model, profile, system_gain=gain)

@@ -110,6 +110,8 @@ class OnTheFlySampler:
         is `max_ratio` (`noise.fitting_max_ratio`: for a camera of fewer bits than the Sony's).
       scene_size: the short side of the scene a window is cut from (a photograph is seen at
         this scale, as a written dataset's scenes of that size would be).
+      isos: the ISOs a raw source's pairs are simulated at, one drawn per element; empty: the
+        source's own (`raw_pairs.pair_gain`).
     """
 
     camera = "sony"
@@ -118,7 +120,7 @@ class OnTheFlySampler:
 
     def __init__(self, source_dir=None, *, photo_paths=None, patch_size=512, seed=0, examples_per_epoch=64,
                  noise_model="physics", profile="sony_a7s2", ratios="fixed", scene_size=1024,
-                 max_ratio=noise_lib.SID_MAX_RATIO):
+                 max_ratio=noise_lib.SID_MAX_RATIO, isos=()):
         if photo_paths is None:
             photo_paths = (sources_lib.default_photo_paths() if source_dir is None else sorted(
                 sources_lib.list_photo_paths(source_dir) + list_raw_paths(source_dir)))
@@ -136,6 +138,7 @@ class OnTheFlySampler:
             raise ValueError(f"max_ratio must be in [1, {noise_lib.SID_MAX_RATIO:g}], not {max_ratio!r}.")
         self.noise_model, self.ratios, self.max_ratio = noise_model, ratios, float(max_ratio)
         self.profile = get_profile(profile)
+        self.isos = tuple(float(iso) for iso in isos)
         self._sources, self._cached_bytes = {}, 0
         self.source_paths, self.skipped_sources = [], []
         for path in map(str, photo_paths):
@@ -208,7 +211,7 @@ class OnTheFlySampler:
         source = self._source(source_index)
         if isinstance(source, tuple):
             raw_source, rendered = source
-            params = raw_stream_lib.pair_params(raw_source, rng, self.noise_model, self.profile)
+            params = raw_stream_lib.pair_params(raw_source, rng, self.noise_model, self.profile, self.isos)
             return raw_stream_lib.raw_example(raw_source, rendered, self.patch_size, ratio, params, rng)
         side = 2 * self.patch_size
         image = _window(source, side, self.scene_size, rng)

@@ -91,6 +91,9 @@ class SimulationConfig:
     on_the_fly_scene_size: int = setting(
         1024, "Short side of the scene each simulated patch is cut from (the photo's scale).",
         resume=True, lower_bound=2)
+    simulation_isos: Optional[str] = setting(
+        None, "ISOs (a comma list) raw sources' pairs are simulated at, one drawn per pair; "
+        "default: each raw file's own ISO (sid-adapt sets it from --iso).", resume=True, flag=False)
     max_ratio: float = setting(
         300.0, "Largest exposure ratio of simulated pairs, the others scaled alike: SID's 300, or "
         "less for a camera of fewer bits (sid-adapt sets it from the raws' white level).",

@@ -122,6 +122,7 @@ def _make_sampler(config, scenes):
             examples_per_epoch=simulation.on_the_fly_examples, noise_model=simulation.noise_model,
             profile=simulation.simulation_profile, scene_size=simulation.on_the_fly_scene_size,
             max_ratio=simulation.max_ratio,
+            isos=[float(iso) for iso in simulation.simulation_isos.split(",")] if simulation.simulation_isos else (),
         )
     cache = data.RawCache.for_dataset(config.data.data_dir, config.data.cache_dir, config.data.gt_png_dir)
     return data.TrainSampler(
