@@ -14,6 +14,10 @@ The stand-in camera, built so that the Sony network meets what a real second cam
   across the frame) and another seed. Their train split also serves as the few real pairs
   (`--simulated_only` withholds them: the gain of the simulated pairs alone).
 
+With `--estimate_noise` the clean raws are what a photographer would shoot: ISO 200, with the
+camera's own noise at ISO 200, and `sid-adapt` gets no profile, only `--iso=3200`: the noise is
+estimated from the raws themselves (`simulation.noise_estimate`).
+
 `sid-adapt` then runs as a user would run it (a subprocess), and this script prints its held-out
 PSNR/SSIM before and after and the time, and writes them to OUTPUT_DIR/bench_adapt.json. The
 published weights' TF1 checkpoint is not on this machine; pass the quick-start trained weights
@@ -35,10 +39,13 @@ import numpy as np
 from sid_tf2 import dng
 from sid_tf2.experiments.transfer import split_default_photos
 from sid_tf2.simulation import write_synthetic_dataset
-from sid_tf2.simulation.profiles import get_profile
+from sid_tf2.simulation.noise import sample_noise_params
+from sid_tf2.simulation.profiles import gain_at_iso, get_profile
+from sid_tf2.simulation.raw_pairs import simulate_raw_short
 from sid_tf2.simulation.raw_sources import list_raw_paths, read_raw_source
 
 PHASE, BLACK, WHITE, ISO = "GRBG", 600, 15800, 3200
+CLEAN_ISO = 200  # the clean raws' with --estimate_noise
 SHIPPED = "nikon_d850"
 
 
@@ -54,22 +61,29 @@ def real_profile():
     return dataclasses.replace(base, name="standin_real", row=row, bias_std=3.0)
 
 
-def rephase(source, path):
-    """Write a raw source again with one column cropped off (RGGB -> GRBG) at ISO 3200."""
+def rephase(source, path, iso=ISO, rng=None):
+    """Write a raw source again with one column cropped off (RGGB -> GRBG) at `iso`; with `rng`,
+    with the stand-in camera's noise at that ISO (a clean raw as a camera records it)."""
+    if rng is not None:
+        gain, _ = gain_at_iso(iso, standin_profile())
+        params = sample_noise_params(rng, "physics", standin_profile(), system_gain=gain)
+        source = dataclasses.replace(source, mosaic=simulate_raw_short(source, 1.0, params, rng))
     mosaic = source.mosaic[:, 1:-1]
     dng.write_dng(path, mosaic, cfa_pattern=PHASE, black_level=BLACK, white_level=WHITE,
                   color_matrix=np.asarray(source.xyz_to_cam), as_shot_neutral=source.as_shot_neutral,
-                  exposure_time=source.exposure_time or 0.1, iso=ISO)
+                  exposure_time=source.exposure_time or 0.1, iso=iso)
 
 
-def clean_raws(photos, folder, scenes, size, seed):
-    """Clean GRBG raws of the stand-in camera from photographs (the simulator's long exposures)."""
+def clean_raws(photos, folder, scenes, size, seed, noisy=False):
+    """Clean GRBG raws of the stand-in camera from photographs (the simulator's long exposures);
+    `noisy`: at ISO 200 with the camera's noise, else noise-free at ISO 3200."""
     written = write_synthetic_dataset(os.path.join(folder, "simulated"), source_dir=photos, num_scenes=scenes,
                                       size=(size, size), seed=seed, profile=standin_profile(), progress=False)
     raws = os.path.join(folder, "raws")
     os.makedirs(raws, exist_ok=True)
+    rng = np.random.default_rng(seed + 500) if noisy else None
     for path in sorted(set(list_raw_paths(os.path.join(written.output_dir, "long")))):
-        rephase(read_raw_source(path), os.path.join(raws, path.name))
+        rephase(read_raw_source(path), os.path.join(raws, path.name), CLEAN_ISO if noisy else ISO, rng)
     return raws
 
 
@@ -89,12 +103,12 @@ def add_unmodelled_noise(pairs_dir, seed):
                       as_shot_neutral=source.as_shot_neutral, exposure_time=source.exposure_time, iso=source.iso)
 
 
-def build_camera(folder, scenes, size):
+def build_camera(folder, scenes, size, noisy_raws=False):
     """(clean raws folder, real pairs folder) of the stand-in camera (kept and reused if present)."""
     source_photos, target_photos = split_default_photos(folder)
-    raws = os.path.join(folder, "camera")
+    raws = os.path.join(folder, "camera_iso200" if noisy_raws else "camera")
     if not os.path.isdir(os.path.join(raws, "raws")):
-        clean_raws(source_photos, raws, scenes, size, seed=0)
+        clean_raws(source_photos, raws, scenes, size, seed=0, noisy=noisy_raws)
     target_raws = os.path.join(folder, "target")
     pairs = os.path.join(folder, "real_pairs")
     if not os.path.isdir(pairs):
@@ -126,15 +140,19 @@ def main():
     parser.add_argument("--patch_size", type=int, default=256)
     parser.add_argument("--simulated_only", action="store_true", help="Give sid-adapt the real pairs' test "
                         "split only: the gain of pretraining on simulated pairs alone.")
+    parser.add_argument("--estimate_noise", action="store_true", help="ISO 200 raws with their noise, no "
+                        "profile: sid-adapt estimates the noise from the raws.")
     args = parser.parse_args()
     started = time.monotonic()
-    raws, pairs = build_camera(args.output_dir, args.scenes, args.size)
+    raws, pairs = build_camera(args.output_dir, args.scenes, args.size, noisy_raws=args.estimate_noise)
     if args.simulated_only:
         pairs = test_split_only(pairs, os.path.join(args.output_dir, "real_pairs_test_only"))
     prepared = time.monotonic() - started
-    adapted = os.path.join(args.output_dir, "adapted_simulated_only" if args.simulated_only else "adapted")
-    command = [sys.executable, "-m", "sid_tf2.adapt", f"--raws={raws}", f"--noise_profile={SHIPPED}",
-               f"--pairs={pairs}", f"--init={args.init}", f"--minutes={args.minutes:g}", f"--output_dir={adapted}",
+    variant = ("_simulated_only" if args.simulated_only else "") + ("_estimated" if args.estimate_noise else "")
+    adapted = os.path.join(args.output_dir, "adapted" + variant)
+    noise = [f"--iso={ISO}"] if args.estimate_noise else [f"--noise_profile={SHIPPED}"]
+    command = [sys.executable, "-m", "sid_tf2.adapt", f"--raws={raws}", *noise, f"--pairs={pairs}",
+               f"--init={args.init}", f"--minutes={args.minutes:g}", f"--output_dir={adapted}",
                f"--patch_size={args.patch_size}", "--name=standin"]
     print("$ " + " ".join(command), flush=True)
     subprocess.run(command, check=True)
@@ -143,9 +161,10 @@ def main():
     result = {"before_psnr": state["before"]["psnr"], "before_ssim": state["before"]["ssim"],
               "after_psnr": state["after"]["psnr"], "after_ssim": state["after"]["ssim"],
               "adapt_seconds": state["seconds"], "prepare_seconds": prepared, "minutes": args.minutes,
-              "init": args.init, "simulated_only": args.simulated_only, "cpu": common.cpu_info()["model"]}
+              "init": args.init, "simulated_only": args.simulated_only, "estimate_noise": args.estimate_noise,
+              "noise": state["noise"], "cpu": common.cpu_info()["model"]}
     result["gain_db"] = result["after_psnr"] - result["before_psnr"]
-    name = "bench_adapt_simulated_only.json" if args.simulated_only else "bench_adapt.json"
+    name = f"bench_adapt{variant}.json"
     with open(os.path.join(args.output_dir, name), "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1)
     print(json.dumps(result, indent=1))
