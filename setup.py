@@ -9,6 +9,7 @@ EXPORT = [
     "onnx>=1.17",
     "onnxruntime>=1.20",
     "openvino>=2025.0",
+    "nncf>=2.16",  # OpenVINO's int8 quantiser (sid_tf2.backends.openvino_int8)
     "tf2onnx>=1.17",
 ]
 

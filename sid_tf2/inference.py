@@ -144,6 +144,11 @@ class Predictor:
         self.model = model
         _check_tiles(tile_size, tile_overlap)
 
+    @property
+    def note(self):
+        """How a converted model was made (e.g. which layers int8 kept float), or ""."""
+        return getattr(self._run, "note", "")
+
     def __call__(self, packed):
         packed = np.asarray(packed, np.float32)
         if packed.ndim != 4:

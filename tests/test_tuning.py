@@ -73,7 +73,7 @@ def fake_measure_fixture(monkeypatch):
     def fake(purpose, options, *args, **kwargs):
         calls.append(purpose)
         machine = hardware.detect_hardware()
-        return rows_for(purpose, machine, [1.0, 0.5, 0.8][:len(options)])
+        return rows_for(purpose, machine, [1.0, 0.5, 0.8, 0.9][:len(options)])
 
     monkeypatch.setattr(choose, "measure_inference", fake)
     monkeypatch.setattr(choose, "measure_training", lambda options, *a, **k: fake("train", options))
@@ -99,7 +99,9 @@ def test_the_recorded_winners_come_right_after_the_reference():
     assert tuning.reasoned("train", AMX_CPU).name == "mixed_bfloat16"
     assert tuning.reasoned("train", AVX2_CPU).name == "float32+xla"
     assert tuning.reasoned("train", TENSOR_CORE_GPU).name == "mixed_float16+xla"
-    assert [o.name for o in tuning.candidates("enhance", AVX512_CPU)] == ["float32"]  # no native bfloat16
+    # No native bfloat16: only int8 may beat float32, and never unmeasured.
+    assert [o.name for o in tuning.candidates("enhance", AVX512_CPU)] == ["float32", "openvino:int8"]
+    assert tuning.reasoned("enhance", AVX512_CPU).name == "float32"
     with pytest.raises(ValueError, match="purpose"):
         tuning.candidates("fastest", AVX2_CPU)
 
@@ -164,7 +166,7 @@ def test_a_script_measures_once_then_reads_the_cache(machine, cache_dir, small):
     table, and caches; the next uses the cache and prints nothing."""
     lines = []
     first = tuning.tuned_settings("enhance", tune=True, log=lines.append)
-    assert lines[0].startswith("measuring the enhance settings once for this machine: 3 candidates")
+    assert lines[0].startswith("measuring the enhance settings once for this machine: 4 candidates")
     assert sum("(reference)" in line for line in lines) == 1
     table = json.loads((cache_dir / tuning.CACHE_FILE).read_text())
     (entry,) = table.values()
@@ -218,7 +220,7 @@ DAMAGE = {
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 def test_a_damaged_entry_is_measured_again_with_one_line(machine, cache_dir, fake_measure, damage):
-    good = _entry("enhance", rows_for("enhance", machine, [1.0, 0.5, 0.8]))
+    good = _entry("enhance", rows_for("enhance", machine, [1.0, 0.5, 0.8, 0.9]))
     fingerprint = tuning.machine_fingerprint(machine)
     assert tuning.store_entry(tuning.cache_path(), fingerprint, "enhance", DAMAGE[damage](good)) == ""
     cache._PROCESS_CACHE.clear()  # pylint: disable=protected-access
@@ -297,7 +299,7 @@ def test_tuning_off_and_single_candidates_measure_nothing(monkeypatch, fake_meas
     assert (settings.precision, settings.jit_compile) == ("float32", False)
     assert "SID_TF2_TUNING=off" in settings.reason
     monkeypatch.delenv(tuning.TUNING_ENV)
-    monkeypatch.setattr(hardware, "detect_hardware", lambda: AVX512_CPU)
+    monkeypatch.setattr(hardware, "detect_hardware", lambda: AVX2_CPU)
     assert tuning.tuned_settings("enhance", tune=True).name == "float32"
     assert fake_measure == []
 

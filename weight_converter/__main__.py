@@ -1,13 +1,14 @@
 """Convert a TF1 SID checkpoint into Keras weights, a whole Keras model, or a SavedModel;
-or export any SID weights to LiteRT (.tflite) or ONNX (.onnx).
+or export any SID weights to LiteRT (.tflite), ONNX (.onnx) or OpenVINO IR (.xml and .bin).
 
   python -m weight_converter --checkpoint=checkpoint/Sony/ --output=sony.weights.h5
   python -m weight_converter --checkpoint=checkpoint/Sony/model.ckpt --output=sony.keras
   python -m weight_converter --checkpoint=checkpoint/Fuji/ --output=fuji_savedmodel/
   python -m weight_converter --checkpoint=result_Sony/ --output=sony.tflite --input_size=512,512
   python -m weight_converter --checkpoint=sony.weights.h5 --output=sony_int8.onnx --quantize=int8
+  python -m weight_converter --checkpoint=sony.weights.h5 --output=sony_int8.xml --quantize=int8
 
-The camera is detected from the tensor shapes unless --camera is given. For .tflite and .onnx,
+The camera is detected from the tensor shapes unless --camera is given. For .tflite, .onnx and .xml,
 --checkpoint may be anything sid-enhance takes (a TF1 checkpoint, .weights.h5, .keras or a
 training result_dir); the export is run in its own runtime and compared with the Keras model
 (PSNR printed), and kept only if it agrees. Nothing is left at --output when anything fails.
@@ -32,8 +33,9 @@ flags.DEFINE_bool("overwrite", False, "Replace an existing output.")
 flags.DEFINE_list("input_size", None, "H,W: fix the packed input size of a .tflite/.onnx export "
                   "(default: dynamic sizes).")
 flags.DEFINE_enum("quantize", None, ["float16", "dynamic_int8", "int8"], "Quantise a .tflite "
-                  "export (float16 weights, int8 weights, or calibrated int8 throughout) or an "
-                  ".onnx export (int8).")
+                  "export (float16 weights, int8 weights, or calibrated int8 throughout), an "
+                  ".onnx export (int8, ONNX Runtime's quantiser) or an .xml OpenVINO IR (int8, NNCF's, "
+                  "the last layer in float).")
 flags.DEFINE_string("calibration_dir", None, "Raw files to calibrate int8 on and to check the "
                     "export with (default: the low-light simulator's patches; Sony only).")
 flags.mark_flags_as_required(["checkpoint", "output"])
@@ -50,7 +52,7 @@ def main(argv):
     if export_format(FLAGS.output):
         return _export()
     if FLAGS.input_size or FLAGS.quantize or FLAGS.calibration_dir:
-        print("error: --input_size, --quantize and --calibration_dir apply to .tflite and .onnx "
+        print("error: --input_size, --quantize and --calibration_dir apply to .tflite, .onnx and .xml "
               "outputs only", file=sys.stderr)
         return 2
     try:

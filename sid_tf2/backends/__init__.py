@@ -8,7 +8,7 @@ TensorFlow are optional (setup.py extra `export`) and imported only here, when a
 
 Precisions by backend (`BACKEND_PRECISIONS`):
   tensorflow   float32, mixed_bfloat16, mixed_float16 (the training policies)
-  openvino     float32, bfloat16 (pinned by OpenVINO's precision hint), int8 (calibrated QDQ)
+  openvino     float32, bfloat16 (pinned by OpenVINO's precision hint), int8 (NNCF, calibrated)
   litert       float32, float16 (float16 weights), dynamic_int8, int8 (calibrated)
   onnxruntime  float32, int8 (calibrated QDQ)
 """
@@ -65,9 +65,9 @@ def _converted_runner(model, backend, precision, calibration):
     # pylint: disable=import-outside-toplevel
     # The optional runtimes are imported only for the backend asked for.
     if backend == "openvino":
-        from sid_tf2.backends.openvino_backend import OpenVINORunner, to_openvino  # the optional runtime
+        from sid_tf2.backends.openvino_backend import openvino_runner  # the optional runtime
 
-        return OpenVINORunner(to_openvino(model, precision, calibration), precision)
+        return openvino_runner(model, precision, calibration)
     if backend == "litert":
         from sid_tf2.backends.litert_backend import LiteRTRunner, to_tflite  # the optional runtime
 

@@ -45,8 +45,11 @@ def raw_file_patches(sources, camera, count=DEFAULT_COUNT, size=DEFAULT_PATCH, s
     files sorted by name, or a list of files; after the first `skip`), packed for `camera` and
     amplified by `sid-enhance`'s auto ratio."""
     listed = isinstance(sources, (list, tuple))
-    files = collect_inputs(sources if listed else [sources]).files
-    files = files[skip:skip + count]
+    inputs = collect_inputs(sources if listed else [sources])
+    if inputs.problems:  # a missing folder or file, not a raw one
+        path, reason = inputs.problems[0]
+        raise ValueError(f"{path}: {reason}")
+    files = inputs.files[skip:skip + count]
     if not files:
         raise ValueError(f"{'the files given' if listed else sources}: no raw files to calibrate on"
                          + (f" after the first {skip}" if skip else ""))

@@ -1,9 +1,11 @@
-"""What every backend shares: the exported input signature, agreement PSNR, thread count."""
+"""What every backend shares: the exported input signature, agreement with float32, thread count."""
 
 import os
 
 import numpy as np
 import tensorflow as tf
+
+from sid_tf2 import metrics
 
 
 def input_signature(model, input_size=None):
@@ -35,6 +37,22 @@ def agreement_psnr(output, reference):
         np.asarray(reference, np.float64), 0, 1)
     mse = float(np.mean(difference**2))
     return float("inf") if mse == 0 else float(10.0 * np.log10(1.0 / mse))
+
+
+def agreement_measures(output, reference):
+    """How far `output` is from `reference` (images in [0, 1], clipped as saved), in the terms
+    that show int8's damage: PSNR and SSIM of the whole, the 99th percentile of the per-pixel
+    error in 8-bit levels (the worst 1 %), and the PSNR of the darkest tenth of the reference
+    (by mean of the channels), where banding shows and averages hide it."""
+    output = np.clip(np.asarray(output, np.float64), 0, 1).reshape(-1, *np.shape(output)[-3:])
+    reference = np.clip(np.asarray(reference, np.float64), 0, 1).reshape(output.shape)
+    error = np.abs(output - reference).max(axis=-1) * 255.0
+    brightness = reference.mean(axis=-1)
+    dark = brightness <= np.percentile(brightness, 10)
+    ssim = np.mean([metrics.ssim(metrics.to_uint8(a), metrics.to_uint8(b)) for a, b in zip(output, reference)])
+    return {"psnr": agreement_psnr(output, reference), "ssim": float(ssim),
+            "worst_1pct_levels": float(np.percentile(error, 99)),
+            "dark_tenth_psnr": agreement_psnr(output[dark], reference[dark])}
 
 
 def representative_batches(patches):

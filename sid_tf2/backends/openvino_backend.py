@@ -8,8 +8,8 @@ INFERENCE_PRECISION_HINT explicitly and checks that the plugin reports it back.
 Precisions (`PRECISIONS`):
   float32   the float32 graph, computed in f32
   bfloat16  the float32 graph, computed in bf16 (only on CPUs with native bf16 arithmetic)
-  int8      the int8 QDQ ONNX model of `sid_tf2.backends.onnx_backend` (calibrated), whose quantised
-            convolutions OpenVINO runs as int8; everything else in f32
+  int8      the model quantised by NNCF (`sid_tf2.backends.openvino_int8`): its int8
+            convolutions run as int8, the layers it keeps float in f32
 """
 
 import os
@@ -18,7 +18,7 @@ import tempfile
 import numpy as np
 
 from sid_tf2.backends.common import forward_function, thread_count
-from sid_tf2.backends.onnx_backend import to_onnx
+from sid_tf2.backends.openvino_int8 import quantize_openvino
 from sid_tf2.backends.optional import require
 from sid_tf2.constants import BACKEND_PRECISIONS
 
@@ -26,25 +26,46 @@ PRECISIONS = BACKEND_PRECISIONS["openvino"]
 _HINTS = {"float32": "f32", "bfloat16": "bf16", "int8": "f32"}
 
 
-def to_openvino(model, precision="float32", calibration=None):
-    """An OpenVINO model of `model` (dynamic input sizes) for `precision`."""
+def openvino_runner(model, precision="float32", calibration=None):
+    """An `OpenVINORunner` of `model` (dynamic input sizes) for `precision`; int8 is quantised
+    on `calibration` (packed [H, W, C] inputs), and its runner's `note` says what stayed float."""
     ov = require("openvino", "The OpenVINO backend")
     if precision not in PRECISIONS:
         raise ValueError(f"unknown OpenVINO precision {precision!r}: expected one of "
                          f"{PRECISIONS}")
     if precision != "int8":
-        return ov.convert_model(forward_function(model))
-    content = to_onnx(model, quantize="int8", calibration=calibration)
+        return OpenVINORunner(ov.convert_model(forward_function(model)), precision)
+    int8 = quantize_openvino(model, calibration)
+    return OpenVINORunner(int8.model, precision, note=f"NNCF int8, {int8.why}")
+
+
+def openvino_ir(model, input_size=None, quantize=None, calibration=None):
+    """The model as OpenVINO IR, {".xml": bytes, ".bin": bytes}: float32 weights (not the
+    float16 OpenVINO stores by default), or int8 quantised by NNCF with `quantize="int8"` on
+    `calibration`; `input_size` (H, W) fixes the input, else sizes are dynamic."""
+    ov = require("openvino", "Exporting to OpenVINO IR")
+    if quantize not in (None, "int8"):
+        raise ValueError(f"unknown OpenVINO IR quantisation {quantize!r}: expected int8")
+    if quantize == "int8":
+        ov_model = quantize_openvino(model, calibration).model
+        if input_size:
+            ov_model.reshape([1, *input_size, model.input_shape[-1]])
+    else:
+        ov_model = ov.convert_model(forward_function(model, input_size))
     with tempfile.TemporaryDirectory(prefix="sid_openvino_") as directory:
-        path = os.path.join(directory, "int8.onnx")
-        with open(path, "wb") as stream:
-            stream.write(content)
-        return ov.Core().read_model(path)
+        path = os.path.join(directory, "model.xml")
+        ov.save_model(ov_model, path, compress_to_fp16=False)
+        files = {}
+        for suffix in (".xml", ".bin"):
+            with open(os.path.splitext(path)[0] + suffix, "rb") as stream:
+                files[suffix] = stream.read()
+    return files
 
 
 class OpenVINORunner:
     """Runs an OpenVINO model (an `openvino.Model`, or a path to an .onnx or .xml file) on the
-    CPU on packed batches, computing in `precision`'s element type (pinned and checked).
+    CPU on packed batches, computing in `precision`'s element type (pinned and checked);
+    `note` says how the model was made, for the run's first line.
 
     The model is compiled for each input shape it meets (a few: a whole frame, or the tiles'
     sizes), since a statically shaped network gets OpenVINO's planned memory and fastest
@@ -53,17 +74,18 @@ class OpenVINORunner:
 
     MAX_SHAPES = 4  # compiled shapes kept: tiles come in at most four sizes
 
-    def __init__(self, source, precision="float32"):
+    def __init__(self, source, precision="float32", note="", weights=None):
         self._ov = require("openvino", "The OpenVINO backend")
         if precision not in PRECISIONS:
             raise ValueError(f"unknown OpenVINO precision {precision!r}: expected one of "
                              f"{PRECISIONS}")
         self._core = self._ov.Core()
-        if isinstance(source, (str, os.PathLike)):
-            source = self._core.read_model(os.fspath(source))
+        if isinstance(source, (str, os.PathLike)):  # an IR's weights beside it, or at `weights`
+            source = self._core.read_model(os.fspath(source), *([os.fspath(weights)] if weights else []))
         self._model = source
         self._hint = _HINTS[precision]
         self._requests = {}
+        self.note = note
 
     def _request(self, shape):
         request = self._requests.get(shape)

@@ -1,14 +1,16 @@
 """The deployment runtimes' own chatter, hidden like TensorFlow's start-up lines.
 
 tf2onnx logs its conversion steps, ONNX Runtime's quantiser and NNCF warn through the root
-logger, and LiteRT's C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate" straight to
-file descriptor 2. None of it tells a user of sid-enhance or the converter anything they can
-act on, so a conversion runs with Python logging below ERROR switched off and fd 2 held in a
-temporary file, which is shown only if the conversion fails. `--verbose` (which sets
+logger, LiteRT's C++ prints "INFO: Created TensorFlow Lite XNNPACK delegate" straight to
+file descriptor 2, and NNCF draws progress bars on sys.stdout. None of it tells a user of
+sid-enhance or the converter anything they can act on, so a conversion runs with Python logging
+below ERROR switched off, fd 2 held in a temporary file and sys.stdout in memory, both shown
+(on stderr) only if the conversion fails. `--verbose` (which sets
 `VERBOSE_ENV`) shows everything.
 """
 
 import contextlib
+import io
 import logging
 import os
 import sys
@@ -19,8 +21,8 @@ VERBOSE_ENV = "SID_TF2_VERBOSE"
 
 @contextlib.contextmanager
 def runtime_output_hidden():
-    """Hold back the runtimes' log records (below ERROR) and fd 2 in the block; show the held
-    lines if the block raises an Exception (they may say why), drop them otherwise."""
+    """Hold back the runtimes' log records (below ERROR), fd 2 and sys.stdout in the block; show
+    the held lines if the block raises an Exception (they may say why), drop them otherwise."""
     if os.environ.get(VERBOSE_ENV):
         yield
         return
@@ -28,11 +30,13 @@ def runtime_output_hidden():
     logging.disable(logging.WARNING)
     sys.stderr.flush()
     saved = os.dup(2)
+    printed = io.StringIO()
     with tempfile.TemporaryFile() as held:
         os.dup2(held.fileno(), 2)
         failed = False
         try:
-            yield
+            with contextlib.redirect_stdout(printed):
+                yield
         except Exception:
             failed = True
             raise
@@ -43,4 +47,4 @@ def runtime_output_hidden():
             logging.disable(previous)
             if failed:
                 held.seek(0)
-                sys.stderr.write(held.read().decode("utf-8", "replace"))
+                sys.stderr.write(held.read().decode("utf-8", "replace") + printed.getvalue())

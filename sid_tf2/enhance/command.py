@@ -76,6 +76,10 @@ def define_flags(flag_values=None):
                       "simple scaling beside the network output.", **define)
     flags.DEFINE_bool("orient", True, "Turn outputs upright by the file's orientation tag.",
                       **define)
+    flags.DEFINE_bool("fast", False, "Speed over quality: OpenVINO int8, quantised with NNCF "
+                      "(--backend=openvino --backend_precision=int8). The first line gives the quality "
+                      "it keeps, measured on these weights; the automatic choice never goes below 55 dB.",
+                      **define)
     define_speed_flags(values, purpose="enhance")  # --precision, --jit_compile, --faithful
     define_backend_flags(values)  # --backend, --backend_precision
     for shared in (define_speed_flags, define_backend_flags):  # listed by --help as this command's
@@ -129,6 +133,9 @@ def _usage_problems(values):
                         "tiff for 16 bits")
     if not 1 <= values.quality <= 100:
         problems.append(f"--quality must be in [1, 100], got {values.quality}")
+    if values.fast and (values.backend, values.backend_precision) not in (("tensorflow", "float32"),
+                                                                          ("openvino", "int8")):
+        problems.append("--fast is --backend=openvino --backend_precision=int8: give one or the other")
     if values.tile_size < 0 or values.tile_size % ALIGNMENT:
         problems.append(f"--tile_size must be 0 or a positive multiple of {ALIGNMENT}, got "
                         f"{values.tile_size}")
@@ -160,9 +167,12 @@ def main(argv, flag_values=None):
             print_error(problem)
         return 2
     ratio = _parse_ratio(values.ratio)
+    if values.fast:
+        values.backend, values.backend_precision = "openvino", "int8"
     cli.load_tensorflow(verbose=values.verbose)
     # Imported here, after the flags are checked and TensorFlow is loaded quietly: both import it.
     from sid_tf2.backends.calibration import raw_file_patches  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
+    from sid_tf2.enhance.int8_quality import int8_quality  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
     from sid_tf2.inference import make_predictor  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
     from sid_tf2.weights import WeightsError, load_model_weights  # pylint: disable=import-outside-toplevel  (TensorFlow: off --help)
 
@@ -209,7 +219,9 @@ def main(argv, flag_values=None):
     try:
         with FolderLock(values.output_dir, log=lambda line: print(line, file=sys.stderr),
                         holder="sid-enhance run", flag="--output_dir"):
-            return _enhance_all(inputs, values, ratio, prepare_network, camera, description)
+            return _enhance_all(inputs, values, ratio, prepare_network, camera, description,
+                                measure=functools.partial(int8_quality, model=model, camera=camera)
+                                if settings.precision in CALIBRATED else None)
     except (WriteError, FolderBusy) as error:
         print_error(str(error))
         return 1
@@ -219,10 +231,12 @@ def main(argv, flag_values=None):
                 os.rmdir(values.output_dir)
 
 
-def _enhance_all(inputs, values, ratio, prepare_network, camera, description):
+def _enhance_all(inputs, values, ratio, prepare_network, camera, description, measure=None):
     """Enhance every input file; return the exit status. A `WriteError` stops the run.
 
-    `prepare_network()` returns the predictor; the first file is decoded while it runs."""
+    `prepare_network(files)` returns the predictor; the first file is decoded while it runs,
+    except with `measure` (int8): the network is prepared first and `measure(predictor)`, the
+    quality it keeps, joins the first line."""
     files, failures, skipped = collect_inputs(inputs)
     if not files and failures and len(failures) == len(inputs):  # nothing usable named: one line each
         for path, reason in failures:
@@ -236,6 +250,11 @@ def _enhance_all(inputs, values, ratio, prepare_network, camera, description):
         print_error("no raw files to process in " + ", ".join(inputs)
                     + f" (folders are searched for {' '.join(RAW_EXTENSIONS)})")
         return 1
+    prepare = functools.partial(prepare_network, files)
+    if measure is not None:
+        predictor = prepare_network(files)
+        description = f"{description}: {measure(predictor)}"
+        prepare = lambda: predictor  # noqa: E731  (the network is ready)
     print(f"sid-enhance: {len(files)} file(s), {camera} network "
           f"({CAMERA_SENSOR[camera]} sensors) from {values.weights}, "
           f"ratio {values.ratio}, output in {os.path.join(values.output_dir, '')}; "
@@ -243,7 +262,7 @@ def _enhance_all(inputs, values, ratio, prepare_network, camera, description):
     folder = FolderRun(files, failures, camera=camera, output_dir=values.output_dir, ratio=ratio,
                        auto_target=values.auto_target, options=_output_options(values),
                        overwrite=values.overwrite)
-    status = folder.process(folder.plan(), functools.partial(prepare_network, files))
+    status = folder.process(folder.plan(), prepare)
     return folder.summary() if status is None else status
 
 

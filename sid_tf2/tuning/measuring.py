@@ -97,6 +97,8 @@ def check_accuracy(purpose, settings, model):
     if not needs_accuracy_check(purpose, settings):
         return None
     packed = realistic_input(model.input_shape[-1])
+    if settings.backend != "tensorflow":  # a converted model (int8: calibrated for this one)
+        return psnr(make_predictor(model, settings)(packed), np.asarray(model(packed, training=False), np.float32))
     camera = camera_for_channels(model.input_shape[-1]).name
     variant = settings.variant  # the precision's rounding, run eagerly: no tracing, no compiling
     fast = build_unet(camera, variant.precision, low_precision_from=variant.low_precision_from)

@@ -11,7 +11,7 @@ import dataclasses
 import statistics
 
 from sid_tf2 import hardware
-from sid_tf2.constants import PRECISION_TABLE, PURPOSES  # noqa: F401  (PURPOSES: the tuning package's)
+from sid_tf2.constants import CALIBRATED, PRECISION_TABLE, PURPOSES  # noqa: F401  (PURPOSES: the tuning package's)
 from sid_tf2.speed_settings import SpeedSettings
 
 FLOOR_DB = {"evaluate": 100.0, "enhance": 55.0}
@@ -33,8 +33,9 @@ CANDIDATES = {
     },
     "enhance": {
         "eigen_cpu": ("float32",),
-        "onednn_cpu": ("float32",),  # bfloat16 emulated: 0.28x; OpenVINO float32 0.89x
-        "bfloat16_cpu": ("float32", "mixed_bfloat16", "mixed_bfloat16@3"),  # 2.10x at 58 dB; 1.43x
+        # int8 last: chosen only where it meets the floor on the network itself, never unmeasured
+        "onednn_cpu": ("float32", "openvino:int8"),  # bfloat16 emulated: 0.28x; OpenVINO float32 0.89x
+        "bfloat16_cpu": ("float32", "mixed_bfloat16", "mixed_bfloat16@3", "openvino:int8"),  # 2.10x at 58 dB
         "gpu": ("float32",),
         "tensor_core_gpu": ("float32", "mixed_float16", "mixed_float16@3"),
     },
@@ -99,8 +100,9 @@ def candidates(purpose, machine):
 def reasoned(purpose, machine):
     """The choice without a measurement: the candidate the recorded measurements expect to win
     (the first after the reference), except for `evaluate`, which never changes the
-    computation unmeasured."""
-    names = CANDIDATES[purpose][machine_kind(machine)]
+    computation unmeasured, and int8, whose quality depends on the weights."""
+    names = [name for name in CANDIDATES[purpose][machine_kind(machine)]
+             if SpeedSettings.from_name(name).precision not in CALIBRATED]
     name = names[1] if purpose != "evaluate" and len(names) > 1 else names[0]
     return settings_named(purpose, name)
 
