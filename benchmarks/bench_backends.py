@@ -5,10 +5,13 @@
         [--warmup=1] [--repeats=3] [--small] [--reference=ref.npy]
 
 Configurations: `original` (the published meta graph in a TF1 session, see
-bench_inference.py) and `<backend>:<precision>[+xla][+tiledSIZE]`, which is
+bench_inference.py) and `<backend>:<precision>[+xla][+floatLAYERS][+tiledSIZE]`, which is
 `sid_tf2.make_predictor(model, backend=..., precision=..., tile_size=SIZE)`; `+xla` is
 TensorFlow's jit_compile (the port's default on this CPU). int8 is calibrated on the
-simulator's default patches (8 of 256x256, seed 0).
+simulator's default patches (8 of 256x256, seed 0). For OpenVINO int8 (NNCF), `+float` names
+the layers kept float instead of the default g_conv10 (`+float=g_conv9_2/g_conv10`, or
+`+float=none`: every convolution int8); `openvino:qdq_int8` is the int8 OpenVINO ran before
+NNCF: ONNX Runtime's static QDQ model (every convolution int8), read by OpenVINO.
 
 The input is a simulated low-light Sony frame (the simulator, seed 1: what exports are checked
 on), since quantisation error depends on the data. Every configuration is converted first,
@@ -16,8 +19,10 @@ then timed in interleaved rounds in this one process (warm-up rounds apart); med
 holds every configuration's runtime in memory at once, so on a machine of 23 GB time a few
 configurations per run; each run times the original again as its own baseline.
 
-Quality: PSNR of the output against the Keras float32 whole-image output (both clipped to
-[0, 1], data range 1), which is computed once and cached in --reference.
+Quality: the output against the Keras float32 whole-image output (both clipped to [0, 1]),
+which is computed once and cached in --reference: PSNR (data range 1), SSIM on the 8-bit
+images, the worst 1 % of pixels' error in 8-bit levels, and the PSNR of the darkest tenth
+(`sid_tf2.backends.common.agreement_measures`).
 Peak memory: each configuration of --memory_configs again in a fresh process (weights loaded,
 converted, one inference); the process's own VmHWM, Python and TensorFlow included.
 """
@@ -35,19 +40,22 @@ import common  # noqa: E402  (puts the repository root on sys.path)
 
 FULL_FRAME = (1424, 2128)
 SMALL_FRAME = (352, 528)
-CONFIG = re.compile(r"(tensorflow|openvino|litert|onnxruntime):([a-z0-9_]+)(\+xla)?(\+tiled(\d+))?")
+CONFIG = re.compile(r"(tensorflow|openvino|litert|onnxruntime):([a-z0-9_]+)(\+xla)?(\+float=([a-z0-9_/]+))?"
+                    r"(\+tiled(\d+))?")
 
 
 def parse_config(name):
-    """'openvino:float32+tiled640' -> ('openvino', 'float32', False, 640); 'original' -> None."""
+    """'openvino:int8+float=g_conv10+tiled640' -> ('openvino', 'int8', False, ('g_conv10',), 640);
+    'original' -> None. The float layers are None for the default."""
     if name == "original":
         return None
     match = CONFIG.fullmatch(name)
     if not match:
         raise SystemExit(f"unknown config {name!r}: expected original or "
-                         "<backend>:<precision>[+xla][+tiledSIZE]")
-    backend, precision, xla, _, tile = match.groups()
-    return backend, precision, bool(xla), int(tile) if tile else None
+                         "<backend>:<precision>[+xla][+floatLAYERS][+tiledSIZE]")
+    backend, precision, xla, _, layers, _, tile = match.groups()
+    float_layers = None if layers is None else tuple(layer for layer in layers.split("/") if layer != "none")
+    return backend, precision, bool(xla), float_layers, int(tile) if tile else None
 
 
 def frame(args):
@@ -67,11 +75,32 @@ def make_call(name, model, work_dir, args):
     if name == "original":
         graph, _ = common.original_graph(model, work_dir, args.meta)
         return graph.forward
-    from sid_tf2.inference import make_predictor
+    from sid_tf2.inference import Predictor, make_predictor
 
-    backend, precision, xla, tile = parse_config(name)
+    backend, precision, xla, float_layers, tile = parse_config(name)
+    if (backend, precision) == ("openvino", "qdq_int8") or float_layers is not None:
+        return Predictor(openvino_int8_run(model, precision, float_layers, work_dir), block=2, tile_size=tile)
     return make_predictor(model, backend=backend, precision=precision, jit_compile=xla,
                           tile_size=tile)
+
+
+def openvino_int8_run(model, precision, float_layers, work_dir):
+    """An OpenVINO int8 runner: NNCF's with `float_layers` kept float, or ("qdq_int8") ONNX
+    Runtime's QDQ model, every convolution int8, as OpenVINO ran int8 before NNCF."""
+    from sid_tf2.backends.calibration import calibration_patches
+    from sid_tf2.backends.onnx_backend import to_onnx
+    from sid_tf2.backends.openvino_backend import OpenVINORunner
+    from sid_tf2.backends.openvino_int8 import quantize_openvino
+    from sid_tf2.backends.quiet import runtime_output_hidden
+
+    with runtime_output_hidden():
+        if precision == "qdq_int8":
+            path = os.path.join(work_dir, "qdq_int8.onnx")
+            with open(path, "wb") as stream:
+                stream.write(to_onnx(model, quantize="int8", calibration=calibration_patches("sony")))
+            return OpenVINORunner(path, "int8")
+        return OpenVINORunner(quantize_openvino(model, calibration_patches("sony"), float_layers=float_layers).model,
+                              "int8")
 
 
 def reference_output(args, model, packed):
@@ -151,7 +180,7 @@ def file_memory(args, model, work_dir):
     results = {}
     for name in args.file_configs.split(","):
         backend, precision = name.split(":")
-        suffix = ".tflite" if backend == "litert" else ".onnx"
+        suffix = {"litert": ".tflite", "openvino": ".xml"}.get(backend, ".onnx")
         path = os.path.join(work_dir, f"{backend}-{precision}{suffix}")
         quantize = None if precision == "float32" else precision
         if not os.path.exists(path):
@@ -238,9 +267,9 @@ def main():
         if calls:
             results = common.interleaved(calls, warmup=args.warmup, repeats=args.repeats)
         calls.clear()
-        from sid_tf2.backends.common import agreement_psnr  # TensorFlow: off --help
+        from sid_tf2.backends.common import agreement_measures  # TensorFlow: off --help
 
-        quality = {name: agreement_psnr(output, reference) for name, output in outputs.items()}
+        quality = {name: agreement_measures(output, reference) for name, output in outputs.items()}
         outputs.clear()
         memory_results = common.peaks_in_children(memory, lambda name: child_argv(args, name),
                                                   "after conversion, before inference")
@@ -255,8 +284,9 @@ def report(args, info, configs, convert, results, quality, memory_results):
     common.print_header(f"Backends, packed {args.height}x{args.width} -> "
                         f"{2 * args.height}x{2 * args.width}x3", info)
     print(f"Weights: {args.weights or f'random (seed {args.seed})'}. {args.warmup} warm-up + "
-          f"{args.repeats} interleaved rounds, medians. PSNR against the Keras float32 "
-          "whole-image output, clipped to [0, 1].\n")
+          f"{args.repeats} interleaved rounds, medians. Quality against the Keras float32 "
+          "whole-image output, clipped to [0, 1]: PSNR, SSIM (8-bit), the worst 1 % of pixels' "
+          "error in 8-bit levels, PSNR of the darkest tenth.\n")
     base = results.get("original", {}).get("median")
     def memory(name):
         result = memory_results.get(name)
@@ -264,18 +294,22 @@ def report(args, info, configs, convert, results, quality, memory_results):
                 if result else ["-", "-"])
 
     memory_headers = ["peak GiB (own process)", "of which before inference GiB"]
+    def measured(value, digits=1):
+        return "identical" if value == float("inf") else f"{value:.{digits}f}"
+
     rows = []
     for name in configs:
-        entry = results[name]
+        entry, measures = results[name], quality[name]
         rows.append([name, f"{convert[name]:.1f}", f"{entry['median']:.2f}",
                      common.spread(entry["times"]),
                      f"{base / entry['median']:.2f}x" if base else "-",
-                     "identical" if quality[name] == float("inf") else f"{quality[name]:.1f}",
+                     measured(measures["psnr"]), f"{measures['ssim']:.4f}",
+                     f"{measures['worst_1pct_levels']:.2f}", measured(measures["dark_tenth_psnr"]),
                      *memory(name)])
     if rows:
         print(common.markdown_table(["config", "ready s", "median s", "min-max s",
-                                     "speed vs original", "PSNR dB vs float32",
-                                     *memory_headers], rows))
+                                     "speed vs original", "PSNR dB vs float32", "SSIM",
+                                     "worst 1 % (levels)", "darkest tenth dB", *memory_headers], rows))
     extra = [name for name in memory_results if name not in configs]
     if extra:
         print("\nPeak memory only:\n")

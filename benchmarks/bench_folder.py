@@ -1,7 +1,7 @@
 """A folder of full-size raw frames through sid-enhance, against the network alone.
 
     python benchmarks/bench_folder.py [--frames=3] [--weights=W.h5] [--size=2848,4256]
-        [--format=png] [--tile_size=640]
+        [--format=png] [--tile_size=640] [--fast]
 
 1. Writes `--frames` simulated short exposures of `--size` (a full Sony frame by default) as
    DNG files into a temporary folder (sid_tf2.simulate).
@@ -12,6 +12,8 @@
    (printed as "N file(s) enhanced in ..."): from a ready network to the last file written; the
    start-up, the model load and the network's preparation, during which sid-enhance decodes the
    first file, are not in it.
+
+With `--fast` both sides are OpenVINO int8 (NNCF), as `sid-enhance --fast` runs it.
 
 Reported: both times and their ratio (goal: at most 1.15x), with the machine.
 """
@@ -55,7 +57,7 @@ def write_frames(folder, count, size, seed=0):
     return frames
 
 
-def network_alone(frames, weights, tile_size):
+def network_alone(frames, weights, tile_size, fast=False):
     """Seconds for the predictor on every frame's network input (packing not included)."""
     import numpy as np
 
@@ -66,8 +68,8 @@ def network_alone(frames, weights, tile_size):
     from sid_tf2.weights import load_model_weights
 
     model, _ = load_model_weights(weights)
-    settings = tuning.tuned_settings("enhance", model=model, tune=True, log=print)  # as sid-enhance
-    predictor = make_predictor(model, settings, tile_size=tile_size or None)
+    settings = "openvino:int8" if fast else tuning.tuned_settings("enhance", model=model, tune=True, log=print)
+    predictor = make_predictor(model, settings, tile_size=tile_size or None)  # as sid-enhance
     inputs = []
     for name in sorted(os.listdir(frames)):
         with read_raw(os.path.join(frames, name)) as raw:
@@ -77,7 +79,7 @@ def network_alone(frames, weights, tile_size):
     start = time.perf_counter()
     for packed in inputs:
         predictor(packed)
-    return time.perf_counter() - start, settings.name
+    return time.perf_counter() - start, getattr(settings, "name", settings)
 
 
 def main():
@@ -87,6 +89,7 @@ def main():
     parser.add_argument("--size", default="2848,4256", help="Mosaic height,width of each frame.")
     parser.add_argument("--format", default="png", help="sid-enhance --format.")
     parser.add_argument("--tile_size", type=int, default=640, help="sid-enhance --tile_size (0: whole).")
+    parser.add_argument("--fast", action="store_true", help="OpenVINO int8 on both sides (sid-enhance --fast).")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split(","))
 
@@ -104,10 +107,10 @@ def main():
             weights = os.path.join(work, "random.weights.h5")
             build_unet("sony").save_weights(weights)
         frames = write_frames(work, args.frames, size)
-        network, settings = network_alone(frames, weights, args.tile_size)
+        network, settings = network_alone(frames, weights, args.tile_size, args.fast)
         print(f"network alone ({settings}): {network:.1f} s for {args.frames} frame(s)", flush=True)
         command = ["sid-enhance", frames, f"--weights={weights}", f"--output_dir={work}/out",
-                   f"--format={args.format}", f"--tile_size={args.tile_size}"]
+                   f"--format={args.format}", f"--tile_size={args.tile_size}", *(["--fast"] if args.fast else [])]
         executable = shutil.which("sid-enhance")
         argv = [executable, *command[1:]] if executable else [
             sys.executable, "-m", "sid_tf2.enhance", *command[1:]]

@@ -7,7 +7,10 @@ against float32 on the check input (2, 4 or 8 calibration patches of 64); the ac
 asked for 45 dB kept five layers float and reached 50.9 dB.
 """
 
+import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -51,13 +54,40 @@ def test_nncf_int8_keeps_the_last_layer_float_and_stays_close(sony, packed, refe
     np.testing.assert_allclose(predictor(packed), output, atol=1e-6)  # the same calibration, the same model
 
 
-def test_the_accuracy_control_keeps_more_layers_float_for_a_higher_target(sony, packed, reference):
-    calibration = simulated_patches(count=2, size=64)
-    plain = agreement_psnr(OpenVINORunner(quantize_openvino(sony, calibration).model, "int8")(packed), reference)
+ACCURACY_CONTROL = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from test_export import SMALL, _model
+from sid_tf2.backends.calibration import check_input, simulated_patches
+from sid_tf2.backends.common import agreement_psnr
+from sid_tf2.backends.openvino_backend import OpenVINORunner
+from sid_tf2.backends.openvino_int8 import quantize_openvino
+from sid_tf2.backends.quiet import runtime_output_hidden
+
+sony, packed = _model("sony", 0), check_input("sony", SMALL[1:3])
+reference = sony(packed, training=False).numpy()
+calibration = simulated_patches(count=2, size=64)
+with runtime_output_hidden():
+    plain = quantize_openvino(sony, calibration)
     controlled = quantize_openvino(sony, calibration, validation=simulated_patches(count=2, size=64, seed=1),
                                    target_db=45.0)
-    assert set(FLOAT_LAYERS) < set(controlled.float_layers) and "accuracy control" in controlled.why
-    assert agreement_psnr(OpenVINORunner(controlled.model, "int8")(packed), reference) >= plain + 3.0  # +12
+print(json.dumps({"float_layers": controlled.float_layers, "why": controlled.why,
+                  "plain": agreement_psnr(OpenVINORunner(plain.model, "int8")(packed), reference),
+                  "controlled": agreement_psnr(OpenVINORunner(controlled.model, "int8")(packed), reference)}))
+"""
+
+
+@pytest.mark.subprocess
+def test_the_accuracy_control_keeps_more_layers_float_for_a_higher_target(sony):
+    # In a process of its own: NNCF's accuracy control leaves worker threads behind, after which
+    # a signal to the process (as tests of signals send) can crash it.
+    result = subprocess.run([sys.executable, "-c", ACCURACY_CONTROL, os.path.dirname(__file__)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(FLOAT_LAYERS) < set(measured["float_layers"]) and "accuracy control" in measured["why"]
+    assert measured["controlled"] >= measured["plain"] + 3.0  # measured: +12 dB
+    calibration = simulated_patches(count=2, size=64)
     with pytest.raises(ValueError, match="no convolution named g_conv11"):
         quantize_openvino(sony, calibration, float_layers=("g_conv11",))
     with pytest.raises(ValueError, match="needs validation inputs"):

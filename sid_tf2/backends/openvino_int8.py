@@ -6,7 +6,7 @@ runs fastest; it adds per-channel weights, asymmetric activations for the leaky 
 side (the MIXED preset), and bias correction; and it can keep named layers in float
 (`ignored_scope`) or find them itself (`quantize_with_accuracy_control`).
 
-Which layers stay float, measured (`benchmarks/bench_int8.py --sensitivity`; 40-epoch
+Which layers stay float, measured (`benchmarks/bench_int8_layers.py`; 40-epoch
 quick-start Sony weights, 4 held-out simulated 512x512 packed inputs, PSNR against OpenVINO
 float32): each layer quantised alone costs from 122-135 dB (levels 4-5) down to 54 dB
 (g_conv9_1), 48 dB (g_conv9_2) and 43 dB (g_conv10); all together give 43-44 dB. g_conv10, the
@@ -81,10 +81,13 @@ def quantize_openvino(model, calibration, *, float_layers=FLOAT_LAYERS, validati
     Without `target_db`: NNCF's post-training quantisation with `float_layers` kept float.
     With `target_db` and `validation` (held-out packed inputs, not used for calibration): NNCF's
     accuracy control, which reverts the most harmful layers to float, beyond `float_layers`, until
-    the PSNR against float32 on `validation` reaches `target_db`.
+    the PSNR against float32 on `validation` reaches `target_db`. It leaves NNCF's and
+    OpenVINO's worker threads behind, after which a signal to the process has been seen to
+    crash it: a program that must end cleanly on Ctrl-C runs it in a process of its own.
     """
     ov = require("openvino", "The OpenVINO backend")
     nncf = require("nncf", "int8 quantisation for OpenVINO")
+    from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters  # pylint: disable=import-outside-toplevel  (the optional extra)
     if not calibration:
         raise ValueError("int8 quantisation needs calibration inputs")
     started = time.monotonic()
@@ -105,6 +108,7 @@ def quantize_openvino(model, calibration, *, float_layers=FLOAT_LAYERS, validati
         quantized = nncf.quantize_with_accuracy_control(
             ov_model, dataset, nncf.Dataset(_validation_items(ov, ov_model, validation)),
             validation_fn=_validation_metric, max_drop=PSNR_CAP - target_db, drop_type=nncf.DropType.ABSOLUTE,
+            advanced_accuracy_restorer_parameters=AdvancedAccuracyRestorerParameters(num_ranking_workers=1),
             **options)
         why = f"kept float by the accuracy control for {target_db:g} dB on {len(validation)} held-out inputs"
     kept = float_layers_of(model, quantized)
