@@ -476,12 +476,14 @@ def test_a_rerun_removes_stale_staging_by_name_and_completes_a_half_pair(tmp_pat
     assert kept.read_bytes() == before and os.stat(kept).st_mtime_ns == 10**9
 
 
-@pytest.mark.parametrize("name", ["sony.onnx", "sony.tflite"])
+@pytest.mark.parametrize("name", ["sony.onnx", "sony.tflite", "sony.xml"])
 def test_an_export_to_a_read_only_or_full_place_is_one_line(random_weights, places, monkeypatch, name):
-    """The runtime export (slow, and not what is tested) is replaced by its bytes."""
+    """The runtime export (slow, and not what is tested) is replaced by its bytes (for OpenVINO
+    IR, the .xml's and the .bin's)."""
     from weight_converter import export
 
-    monkeypatch.setattr(export, "_convert", lambda *args: b"\0" * 2**21)
+    files = {"": b"\0" * 2**21, **({".bin": b"\0" * 2**21} if name.endswith(".xml") else {})}
+    monkeypatch.setattr(export, "_convert", lambda *args: files)
     for place, reason in ((places("ro", read_only=True), "read-only file system"),
                           (places("full", size="1m", full=True), "not enough free space")):
         result = run_command("weight_converter", f"--checkpoint={random_weights['sony']}",
