@@ -7,7 +7,9 @@ script they start: SID_TF2_TUNING=off makes every process of the suite use the r
 cache goes to a temporary directory, never the user's.
 
 The session fixtures below are what several test files build (a tiny dataset, random networks
-and their weight files): made once per session. A test that changes one copies it first.
+and their weight files): made once per session. A test that changes one copies it first. The
+module fixtures `sony`, `packed` and `reference` are the backends' and exports' network, input
+and Keras output (tests/test_export.py, tests/test_int8.py).
 """
 
 import os
@@ -52,3 +54,31 @@ def random_weights(tmp_path_factory, random_networks):
         paths[camera] = str(folder / f"{camera}.weights.h5")
         model.save_weights(paths[camera])
     return paths
+
+
+@pytest.fixture(scope="module")
+def sony():
+    """`helpers.spanning_network("sony", 0)`."""
+    from helpers import spanning_network  # pylint: disable=import-outside-toplevel  (TensorFlow only when used)
+
+    return spanning_network("sony", 0)
+
+
+@pytest.fixture(scope="module")
+def packed():
+    """A held-out simulated input of `helpers.EXPORT_INPUT`'s size."""
+    from helpers import EXPORT_INPUT  # pylint: disable=import-outside-toplevel  (TensorFlow only when used)
+
+    from sid_tf2.backends.calibration import check_input  # pylint: disable=import-outside-toplevel
+
+    return check_input("sony", EXPORT_INPUT[1:3])
+
+
+@pytest.fixture(scope="module")
+def reference(sony, packed):
+    """The Keras float32 output of `sony` on `packed`, checked to be a varied image."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
+    output = sony(packed, training=False).numpy()
+    assert 0.05 < np.std(np.clip(output, 0, 1)), "the test weights must give a varied image"
+    return output

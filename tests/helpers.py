@@ -26,6 +26,21 @@ from absl import flags
 from absl import logging as absl_logging
 from absl.testing import flagsaver
 
+EXPORT_INPUT = (1, 48, 80, 4)  # the packed input the backends and exports are held to Keras on
+
+
+def spanning_network(camera, seed):
+    """A seeded random network whose last layer is scaled so that its output spans about [0, 1]
+    instead of staying near 0: agreeing with it means something."""
+    keras.utils.set_random_seed(seed)
+    import sid_tf2  # pylint: disable=import-outside-toplevel  (the model, after TensorFlow's start in keras)
+
+    model = sid_tf2.build_unet(camera)
+    kernel, bias = model.get_layer("g_conv10").get_weights()
+    model.get_layer("g_conv10").set_weights([kernel * 40.0, bias + 0.4])
+    return model
+
+
 POLICY_TOLERANCE = {"float32": 0.0, "mixed_bfloat16": 2e-2, "mixed_float16": 2e-3}  # of the output's range
 
 

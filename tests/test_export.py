@@ -1,17 +1,17 @@
 """LiteRT and ONNX exports and the OpenVINO, LiteRT and ONNX Runtime backends, each held to the
 Keras float32 model on small inputs; a missing runtime gives the one-line error.
 
-The weights are a seeded random initialisation whose last layer is scaled so that the output
-spans the image range (checked), so that agreeing with it means something.
+The network, its input and its Keras output are conftest.py's `sony`, `packed` and `reference`:
+a seeded random initialisation whose last layer is scaled so that the output spans the image
+range (checked), so that agreeing with it means something.
 """
 
 import os
 import sys
 
-import keras
 import numpy as np
 import pytest
-from helpers import run_command
+from helpers import run_command, spanning_network
 
 import sid_tf2
 from sid_tf2.backends import BACKEND_PRECISIONS, MissingExtraError, make_runner
@@ -22,35 +22,6 @@ from sid_tf2.inference import Predictor, make_predictor
 from weight_converter import export as export_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SMALL = (1, 48, 80, 4)
-
-
-def _model(camera, seed):
-    keras.utils.set_random_seed(seed)
-    model = sid_tf2.build_unet(camera)
-    # Larger last-layer weights: outputs in about [0, 1] instead of near 0.
-    kernel, bias = model.get_layer("g_conv10").get_weights()
-    model.get_layer("g_conv10").set_weights([kernel * 40.0, bias + 0.4])
-    return model
-
-
-@pytest.fixture(scope="module")
-def sony():
-    return _model("sony", 0)
-
-
-@pytest.fixture(scope="module")
-def packed():
-    return check_input("sony", SMALL[1:3])
-
-
-@pytest.fixture(scope="module")
-def reference(sony, packed):
-    output = sony(packed, training=False).numpy()
-    assert 0.05 < np.std(np.clip(output, 0, 1)), "the test weights must give a varied image"
-    return output
-
-
 @pytest.fixture(scope="module")
 def calibration():
     return simulated_patches(count=2, size=64)
@@ -151,7 +122,7 @@ def test_int8_onnx_export_is_calibrated_and_reported(tmp_path, sony, monkeypatch
 
 
 def test_fuji_export_round_trips(tmp_path):
-    fuji = _model("fuji", 1)
+    fuji = spanning_network("fuji", 1)
     packed = check_input("fuji", (24, 36))
     reference = fuji(packed).numpy()
     assert reference.shape == (1, 72, 108, 3)
@@ -163,7 +134,7 @@ def test_fuji_export_round_trips(tmp_path):
 
 def test_fuji_int8_without_raw_files_is_refused(tmp_path):
     with pytest.raises(export_lib.ExportError, match="X-Trans raw files"):
-        export_lib.export(_model("fuji", 1), "fuji", str(tmp_path / "f.tflite"), quantize="int8")
+        export_lib.export(spanning_network("fuji", 1), "fuji", str(tmp_path / "f.tflite"), quantize="int8")
 
 
 def test_export_that_disagrees_is_not_kept(tmp_path, sony, monkeypatch):

@@ -1,10 +1,11 @@
 """OpenVINO int8 quantised by NNCF: its agreement with float32, the layers it keeps float, the
 IR export, sid-enhance --fast's first line, and bad calibration input.
 
-The network is test_export's seeded random one (its last layer scaled so that the output spans
-the image range). Its bounds were measured on it: NNCF int8 with g_conv10 in float 38.2-38.9 dB
-against float32 on the check input (2, 4 or 8 calibration patches of 64); the accuracy control
-asked for 45 dB kept five layers float and reached 50.9 dB.
+The network is conftest.py's `sony` (as in test_export.py), a seeded random one (its last
+layer scaled so that the output spans the image range). Its bounds were measured on it: NNCF
+int8 with g_conv10 in float 38.2-38.9 dB against float32 on the check input (2, 4 or 8
+calibration patches of 64); the accuracy control asked for 45 dB kept five layers float and
+reached 50.9 dB.
 """
 
 import json
@@ -15,9 +16,8 @@ import sys
 import numpy as np
 import pytest
 from helpers import run_command
-from test_export import SMALL, _model
 
-from sid_tf2.backends.calibration import check_input, simulated_patches
+from sid_tf2.backends.calibration import simulated_patches
 from sid_tf2.backends.common import agreement_measures, agreement_psnr
 from sid_tf2.backends.openvino_backend import OpenVINORunner
 from sid_tf2.backends.openvino_int8 import FLOAT_LAYERS, convolution_names, quantize_openvino
@@ -25,21 +25,6 @@ from sid_tf2.inference import make_predictor
 from weight_converter import export as export_lib
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def sony():
-    return _model("sony", 0)
-
-
-@pytest.fixture(scope="module")
-def packed():
-    return check_input("sony", SMALL[1:3])
-
-
-@pytest.fixture(scope="module")
-def reference(sony, packed):
-    return sony(packed, training=False).numpy()
 
 
 def test_nncf_int8_keeps_the_last_layer_float_and_stays_close(sony, packed, reference):
@@ -57,14 +42,14 @@ def test_nncf_int8_keeps_the_last_layer_float_and_stays_close(sony, packed, refe
 ACCURACY_CONTROL = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from test_export import SMALL, _model
+from helpers import EXPORT_INPUT, spanning_network
 from sid_tf2.backends.calibration import check_input, simulated_patches
 from sid_tf2.backends.common import agreement_psnr
 from sid_tf2.backends.openvino_backend import OpenVINORunner
 from sid_tf2.backends.openvino_int8 import quantize_openvino
 from sid_tf2.backends.quiet import runtime_output_hidden
 
-sony, packed = _model("sony", 0), check_input("sony", SMALL[1:3])
+sony, packed = spanning_network("sony", 0), check_input("sony", EXPORT_INPUT[1:3])
 reference = sony(packed, training=False).numpy()
 calibration = simulated_patches(count=2, size=64)
 with runtime_output_hidden():
