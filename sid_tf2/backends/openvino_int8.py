@@ -17,8 +17,6 @@ dB; `float_layers=` or the accuracy control (`target_db=`) keeps more.
 """
 
 import dataclasses
-import math
-import time
 
 import numpy as np
 
@@ -37,7 +35,6 @@ class Int8Model:
     model: object  # openvino.Model
     float_layers: tuple  # slim layer names computed in float
     why: str  # how the float layers were chosen
-    seconds: float  # time spent quantising
 
 
 def convolution_names(model):
@@ -90,7 +87,6 @@ def quantize_openvino(model, calibration, *, float_layers=FLOAT_LAYERS, validati
     from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters  # pylint: disable=import-outside-toplevel  (the optional extra)
     if not calibration:
         raise ValueError("int8 quantisation needs calibration inputs")
-    started = time.monotonic()
     ov_model = ov.convert_model(forward_function(model))
     names = _slim_to_openvino(model, ov_model)
     unknown = sorted(set(float_layers) - set(names))
@@ -112,7 +108,7 @@ def quantize_openvino(model, calibration, *, float_layers=FLOAT_LAYERS, validati
             **options)
         why = f"kept float by the accuracy control for {target_db:g} dB on {len(validation)} held-out inputs"
     kept = float_layers_of(model, quantized)
-    return Int8Model(quantized, kept, why if kept else "every convolution in int8", time.monotonic() - started)
+    return Int8Model(quantized, kept, why if kept else "every convolution in int8")
 
 
 def _validation_items(ov, ov_model, validation):
@@ -129,9 +125,8 @@ def _validation_items(ov, ov_model, validation):
 
 
 def _validation_metric(compiled, items):
-    """Mean PSNR against float32 over `items`, capped at PSNR_CAP (float32 itself scores the cap)."""
-    scores = []
-    for batch, reference in items:
-        output = compiled({0: batch})[compiled.output(0)]
-        scores.append(min(agreement_psnr(output, reference), PSNR_CAP))
-    return float(np.mean(scores)) if scores else math.nan
+    """Mean PSNR against float32 over `items` (never empty: `quantize_openvino` checks), capped at
+    PSNR_CAP (float32 itself scores the cap)."""
+    scores = [min(agreement_psnr(compiled({0: batch})[compiled.output(0)], reference), PSNR_CAP)
+              for batch, reference in items]
+    return float(np.mean(scores))
